@@ -1,0 +1,78 @@
+import { IpcError } from "./errors.ts";
+import { EventValidator, type EventValidationOptions, type IpcEvent } from "./event.ts";
+import { JsonFrameEncoder } from "./frame-encoder.ts";
+import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
+
+/** How messages are carried on a connection. */
+export interface CodecOptions extends FrameParserOptions {
+  /**
+   * Raw mode: messages are the bytes themselves, passed through untouched, with no framing and
+   * no JSON (node-ipc's `rawBuffer: true`). Chunk boundaries are whatever the OS delivers.
+   * `delimiter`, `maxFrameSize` and `validate` do not apply.
+   * @default false
+   */
+  readonly raw?: boolean;
+  /**
+   * Checks every message sent and received as a `{type, data}` event, like node-ipc 14's guarded
+   * profile (`true`) or with your own limits and allow-list. A bad incoming message errors the
+   * connection; a bad outgoing one is refused before anything is written.
+   * @default false (any JSON value passes)
+   */
+  readonly validate?: boolean | EventValidationOptions;
+}
+
+/** Turns bytes into messages and back; one per connection. */
+export interface MessageCodec {
+  /** Feeds received bytes; calls `onMessage` for each message completed. */
+  push(chunk: Uint8Array<ArrayBuffer>, onMessage: (message: unknown) => void): void;
+  /** The input ended; throws if it ended inside a message. */
+  end(): void;
+  /** The bytes for one outgoing message; throws (without side effects) if it cannot be sent. */
+  encode(message: unknown): Uint8Array;
+  /** The bytes for one outgoing event. */
+  encodeEvent(event: IpcEvent): Uint8Array;
+}
+
+/** Creates the codec a connection's options ask for. */
+export function createCodec(options: CodecOptions): MessageCodec {
+  return options.raw ? rawCodec() : jsonCodec(options);
+}
+
+function rawCodec(): MessageCodec {
+  return {
+    push(chunk, onMessage) {
+      onMessage(chunk);
+    },
+    end() {},
+    encode(message) {
+      if (!(message instanceof Uint8Array)) {
+        throw new IpcError("ERR_IPC_INVALID_PAYLOAD", "a raw connection writes Uint8Array chunks only");
+      }
+      return message;
+    },
+    encodeEvent() {
+      throw new IpcError("ERR_IPC_INVALID_OPTION", "emit and broadcast(type, data) need framed mode, not raw");
+    },
+  };
+}
+
+function jsonCodec(options: CodecOptions): MessageCodec {
+  const parser = new JsonFrameParser(options);
+  const encoder = new JsonFrameEncoder(options);
+  const validator =
+    options.validate === undefined || options.validate === false
+      ? undefined
+      : new EventValidator(options.validate === true ? {} : options.validate);
+  const encode = (message: unknown) => {
+    validator?.validate(message);
+    return encoder.encode(message);
+  };
+  return {
+    push: validator
+      ? (chunk, onMessage) => parser.push(chunk, (value) => onMessage(validator.validate(value)))
+      : (chunk, onMessage) => parser.push(chunk, onMessage),
+    end: () => parser.end(),
+    encode,
+    encodeEvent: encode,
+  };
+}

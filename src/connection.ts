@@ -1,0 +1,237 @@
+import { type CodecOptions, type MessageCodec, createCodec } from "./codec.ts";
+import { IpcError } from "./errors.ts";
+import { type IpcEvent, event } from "./event.ts";
+import type { ByteChannel } from "./runtime.ts";
+
+/** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
+export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
+
+/** The payload type of event `Type` among `Out`'s events (`unknown` for untyped connections). */
+export type EmitData<Out, Type extends string> = Out extends IpcEvent<Type, infer Data> ? Data : unknown;
+
+/**
+ * One connection: messages in through {@link Connection.readable}, messages out through
+ * {@link Connection.writable}. Clients get one from `connect()`; servers get one per peer from
+ * `Server.connections`.
+ *
+ * Messages are JSON values (node-ipc peers exchange `{type, data}` events), or `Uint8Array`
+ * chunks in raw mode. Closing, three ways:
+ * - `writable.close()` flushes every message written, then half-closes (the peer's readable ends);
+ *   reading goes on until the peer ends too.
+ * - `readable.cancel()` stops reading.
+ * - `close()` does both: flushes, ends our side, stops reading, and settles `closed`.
+ *
+ * When the peer goes away both streams end by themselves. When it sends bad input (malformed JSON,
+ * invalid UTF-8, an oversized or unterminated frame, or an invalid event with `validate`), the
+ * connection is torn down and `readable`, `writable` and `closed` fail with the `IpcError`.
+ *
+ * @typeParam In the messages received
+ * @typeParam Out the messages sent
+ * @example
+ * ```ts
+ * import { connect } from "ipc-streams";
+ *
+ * const connection = await connect({ id: "world" });
+ * await connection.emit("hello", { from: "client" });
+ * for await (const message of connection.readable) {
+ *   console.log(message);
+ *   break;
+ * }
+ * await connection.close();
+ * ```
+ */
+export class Connection<In = unknown, Out = In> {
+  /** The socket path this connection goes through. */
+  readonly path: string;
+  /** Messages from the peer, in order. Ends when the peer ends its side. */
+  readonly readable: ReadableStream<In>;
+  /** Messages to the peer. A write resolves once the OS took the bytes (or can take more). */
+  readonly writable: WritableStream<Out>;
+  /**
+   * Settles when the connection is closed in both directions: fulfils after a clean end, rejects
+   * with the `IpcError` that tore it down. Never causes an unhandled rejection by itself.
+   */
+  readonly closed: Promise<void>;
+
+  readonly #channel: ByteChannel;
+  readonly #codec: MessageCodec;
+  #readableController!: ReadableStreamDefaultController<In>;
+  #writableController!: WritableStreamDefaultController;
+  #reading = true;
+  #writing = true;
+  #failure: IpcError | undefined;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Wraps a connected socket. Called by `connect()` and by servers; not needed in user code.
+   * @param channel the socket, from a runtime adapter
+   * @param path the socket path, for errors and information
+   * @param options how messages are encoded
+   */
+  constructor(channel: ByteChannel, path: string, options: CodecOptions = {}) {
+    this.path = path;
+    this.#channel = channel;
+    this.#codec = createCodec(options);
+    this.readable = new ReadableStream<In>({
+      start: (controller) => {
+        this.#readableController = controller;
+      },
+      pull: (controller) => this.#pull(controller),
+      cancel: () => {
+        this.#stopReading();
+      },
+    });
+    this.writable = new WritableStream<Out>({
+      start: (controller) => {
+        this.#writableController = controller;
+      },
+      write: (message) => this.#send(this.#codec.encode(message)),
+      close: () => this.#endWriting(),
+      abort: (reason) => {
+        this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
+      },
+    });
+    this.closed = channel.closed.then(() => {
+      if (this.#failure) throw this.#failure;
+      // The socket closed under us: end whichever side is still open.
+      if (this.#writing) {
+        this.#writing = false;
+        this.#writableController.error(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
+      }
+    });
+    this.closed.catch(() => {});
+  }
+
+  /**
+   * Sends one `{type, data}` event, node-ipc's `emit`. The frame is encoded at once, so a value
+   * JSON cannot carry (or an event that fails `validate`) throws here and nothing is sent. Await
+   * the promise to respect backpressure. `emit` writes directly, ahead of messages still queued
+   * in `writable`: use one or the other for a given stretch of messages.
+   *
+   * @param type the event name
+   * @param data the payload; omitted means `{}`, as in node-ipc
+   */
+  emit<Type extends EmitType<Out>>(type: Type, data?: EmitData<Out, Type>): Promise<void> {
+    try {
+      return this.sendFrame(this.#codec.encodeEvent(event(type, data)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Sends bytes already encoded as whole frames (used by `Server.broadcast` to encode once).
+   * @internal
+   */
+  sendFrame(frame: Uint8Array): Promise<void> {
+    try {
+      return this.#send(frame) ?? Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Encodes one event for this connection without sending it.
+   * @internal
+   */
+  encodeEvent(message: IpcEvent): Uint8Array {
+    return this.#codec.encodeEvent(message);
+  }
+
+  /**
+   * Encodes one message for this connection without sending it.
+   * @internal
+   */
+  encodeMessage(message: unknown): Uint8Array {
+    return this.#codec.encode(message);
+  }
+
+  /**
+   * Closes the connection: flushes every message already written, half-closes, stops reading,
+   * and resolves once the socket is closed. Calling it again returns the same promise.
+   *
+   * @param reason passed to the readable's cancellation, for the record
+   */
+  close(reason?: unknown): Promise<void> {
+    this.#closing ??= this.#close(reason);
+    return this.#closing;
+  }
+
+  async #close(reason: unknown): Promise<void> {
+    if (!this.readable.locked) await this.readable.cancel(reason).catch(() => {});
+    else this.#stopReading();
+    if (this.#writing) {
+      if (!this.writable.locked) await this.writable.close().catch(() => {});
+      else {
+        await this.#endWriting().catch(() => {});
+        this.#writableController.error(new IpcError("ERR_IPC_CLOSED", "the connection was closed", { path: this.path }));
+      }
+    }
+    this.#channel.destroy();
+    await this.closed.catch(() => {});
+  }
+
+  async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
+    let chunk: Uint8Array<ArrayBuffer> | null;
+    try {
+      chunk = await this.#channel.read();
+      if (!this.#reading) return;
+      if (chunk === null) {
+        this.#codec.end();
+        this.#reading = false;
+        controller.close();
+        if (!this.#writing) this.#channel.destroy();
+        return;
+      }
+      this.#codec.push(chunk, (message) => controller.enqueue(message as In));
+    } catch (error) {
+      this.#fail(asIpcError(error, this.path));
+    }
+  }
+
+  #send(frame: Uint8Array): Promise<void> | undefined {
+    if (!this.#writing) {
+      throw this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path });
+    }
+    const wait = this.#channel.write(frame);
+    return wait?.catch((error: unknown) => {
+      const failure = asIpcError(error, this.path);
+      this.#fail(failure);
+      throw failure;
+    });
+  }
+
+  async #endWriting(): Promise<void> {
+    if (!this.#writing) return;
+    this.#writing = false;
+    await this.#channel.end();
+    if (!this.#reading) this.#channel.destroy();
+  }
+
+  #stopReading(): void {
+    if (!this.#reading) return;
+    this.#reading = false;
+    if (!this.#writing) this.#channel.destroy();
+  }
+
+  /** Tears the connection down because of `error`: both streams and `closed` fail with it. */
+  #fail(error: IpcError): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    if (this.#reading) {
+      this.#reading = false;
+      this.#readableController.error(error);
+    }
+    if (this.#writing) {
+      this.#writing = false;
+      this.#writableController.error(error);
+    }
+    this.#channel.destroy();
+  }
+}
+
+function asIpcError(error: unknown, path: string): IpcError {
+  if (error instanceof IpcError) return error;
+  return new IpcError("ERR_IPC_CONNECTION_RESET", `the connection broke: ${String(error)}`, { path, cause: error });
+}

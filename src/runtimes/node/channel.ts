@@ -1,0 +1,93 @@
+import type { Socket } from "node:net";
+import { IpcError } from "../../errors.ts";
+import type { ByteChannel } from "../../runtime.ts";
+
+/**
+ * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link ByteChannel}.
+ * Reading is pull-driven: the socket is paused whenever a chunk is waiting for its reader, so the
+ * kernel's buffer, not ours, absorbs a fast peer.
+ */
+export function socketChannel(socket: Socket, path: string): ByteChannel {
+  const queue: Uint8Array<ArrayBuffer>[] = [];
+  let ended = false;
+  let failure: IpcError | undefined;
+  let waiter: (() => void) | undefined;
+  let drain: Promise<void> | undefined;
+  const wake = () => {
+    const resume = waiter;
+    waiter = undefined;
+    resume?.();
+  };
+
+  socket.on("data", (chunk: Buffer) => {
+    queue.push(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
+    if (waiter === undefined) socket.pause();
+    wake();
+  });
+  socket.on("end", () => {
+    ended = true;
+    wake();
+  });
+  socket.on("error", (error: NodeJS.ErrnoException) => {
+    failure ??= new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${error.code ?? error.message}`, {
+      path,
+      cause: error,
+    });
+    wake();
+  });
+  const closed = new Promise<void>((resolve) => {
+    socket.once("close", () => {
+      ended = true;
+      wake();
+      resolve();
+    });
+  });
+
+  return {
+    async read() {
+      for (;;) {
+        const chunk = queue.shift();
+        if (chunk !== undefined) return chunk;
+        if (failure) throw failure;
+        if (ended || socket.destroyed) return null;
+        await new Promise<void>((resolve) => {
+          waiter = resolve;
+          socket.resume();
+        });
+      }
+    },
+    write(bytes) {
+      if (failure) throw failure;
+      if (socket.destroyed || socket.writableEnded) {
+        throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
+      }
+      if (socket.write(bytes)) return undefined;
+      drain ??= new Promise<void>((resolve, reject) => {
+        const done = () => {
+          socket.off("drain", done);
+          socket.off("close", done);
+          drain = undefined;
+          if (failure) reject(failure);
+          else resolve();
+        };
+        socket.on("drain", done);
+        socket.on("close", done);
+      });
+      return drain;
+    },
+    end() {
+      return new Promise<void>((resolve) => {
+        if (socket.destroyed || socket.writableFinished) return resolve();
+        socket.once("close", resolve);
+        socket.end(() => {
+          socket.off("close", resolve);
+          resolve();
+        });
+      });
+    },
+    destroy() {
+      socket.destroy();
+    },
+    closed,
+  };
+}
