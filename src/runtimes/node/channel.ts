@@ -5,7 +5,10 @@ import type { ByteChannel } from "../../runtime.ts";
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link ByteChannel}.
  * Reading is pull-driven: the socket is paused whenever a chunk is waiting for its reader, so the
- * kernel's buffer, not ours, absorbs a fast peer.
+ * kernel's buffer, not ours, absorbs a fast peer. Writing is coalesced: the socket is corked at
+ * the first write of a tick and uncorked on `process.nextTick`, so all the frames written while
+ * handling one read (replies to a burst of requests, say) leave in one `writev` system call.
+ * Backpressure is unchanged: `write()` reports a full buffer exactly as `socket.write` does.
  */
 export function socketChannel(socket: Socket, path: string): ByteChannel {
   const queue: Uint8Array<ArrayBuffer>[] = [];
@@ -13,6 +16,11 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   let failure: IpcError | undefined;
   let waiter: (() => void) | undefined;
   let drain: Promise<void> | undefined;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   const wake = () => {
     const resume = waiter;
     waiter = undefined;
@@ -60,6 +68,11 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       if (failure) throw failure;
       if (socket.destroyed || socket.writableEnded) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
+      }
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
       }
       if (socket.write(bytes)) return undefined;
       drain ??= new Promise<void>((resolve, reject) => {
