@@ -1,0 +1,254 @@
+import type { Socket, SocketHandler } from "bun";
+import { IpcError } from "../../errors.ts";
+import type { ByteChannel } from "../../runtime.ts";
+
+/**
+ * How many received bytes a channel may hold for its reader before it pauses the socket. Past it
+ * Bun stops polling the socket, so a fast peer is held back by the kernel's buffer (and, once that
+ * is full, by its own writes blocking). The queue holds at most this plus one chunk from Bun.
+ */
+const READ_AHEAD_BYTES = 64 * 1024;
+
+/**
+ * One Bun socket as a {@link ByteChannel}. Bun delivers data by callback; the channel queues it for
+ * `read()` and pauses the socket (`socket.pause()`) as soon as the queue reaches
+ * {@link READ_AHEAD_BYTES} with no read pending, resuming it when the reader catches up.
+ * `socket.write()` takes what the kernel can take and returns how many bytes that was; the rest
+ * waits, in order, for Bun's `drain` callback.
+ *
+ * The channel is created before its socket exists (a connect may still fail) and is attached in the
+ * `open` callback; the handlers below reach it through `socket.data`.
+ */
+export class BunChannel implements ByteChannel {
+  readonly closed: Promise<void>;
+  readonly #path: string;
+  #socket: Socket<BunChannel> | undefined;
+  #resolveClosed!: () => void;
+
+  // Reading.
+  readonly #received: Uint8Array<ArrayBuffer>[] = [];
+  #receivedBytes = 0;
+  #paused = false;
+  /** The peer ended its side, or the socket is gone. */
+  #readEnded = false;
+  #failure: IpcError | undefined;
+  #resolveRead: ((chunk: Uint8Array<ArrayBuffer> | null) => void) | undefined;
+  #rejectRead: ((error: IpcError) => void) | undefined;
+
+  // Writing.
+  /** Bytes the kernel has not taken yet, in order; the head may be partly written. */
+  readonly #unsent: Uint8Array[] = [];
+  /** How much of `#unsent[0]` is already written. */
+  #unsentOffset = 0;
+  #drain: Promise<void> | undefined;
+  #resolveDrain: (() => void) | undefined;
+  #rejectDrain: ((error: IpcError) => void) | undefined;
+  #ending: Promise<void> | undefined;
+  #resolveEnding: (() => void) | undefined;
+  #writeClosed = false;
+
+  #isClosed = false;
+  #destroyed = false;
+
+  /** @param path the socket path, for errors */
+  constructor(path: string) {
+    this.#path = path;
+    this.closed = new Promise<void>((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+  }
+
+  /** Binds the channel to its socket; called from the `open` callback. */
+  attach(socket: Socket<BunChannel>): void {
+    this.#socket = socket;
+  }
+
+  read(): Promise<Uint8Array<ArrayBuffer> | null> {
+    const chunk = this.#received.shift();
+    if (chunk !== undefined) {
+      this.#receivedBytes -= chunk.byteLength;
+      if (this.#paused && this.#receivedBytes < READ_AHEAD_BYTES) this.#resume();
+      return Promise.resolve(chunk);
+    }
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#readEnded) return Promise.resolve(null);
+    if (this.#paused) this.#resume();
+    return new Promise((resolve, reject) => {
+      this.#resolveRead = resolve;
+      this.#rejectRead = reject;
+    });
+  }
+
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#failure) throw this.#failure;
+    if (this.#writeClosed || this.#isClosed) {
+      throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
+    }
+    if (this.#unsent.length === 0) {
+      const written = (this.#socket as Socket<BunChannel>).write(bytes);
+      if (written === bytes.byteLength) return undefined;
+      if (written < 0) {
+        throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
+      }
+      this.#unsentOffset = written;
+    }
+    this.#unsent.push(bytes);
+    this.#drain ??= new Promise<void>((resolve, reject) => {
+      this.#resolveDrain = resolve;
+      this.#rejectDrain = reject;
+    });
+    return this.#drain;
+  }
+
+  end(): Promise<void> {
+    this.#ending ??= new Promise<void>((resolve) => {
+      this.#writeClosed = true;
+      this.#resolveEnding = resolve;
+      if (this.#unsent.length === 0) this.#shutdown();
+    });
+    return this.#ending;
+  }
+
+  destroy(): void {
+    if (this.#isClosed) return;
+    this.#destroyed = true;
+    this.#received.length = 0;
+    this.#receivedBytes = 0;
+    // Bun calls the `close` handler from inside terminate(); onClose settles everything.
+    this.#socket?.terminate();
+  }
+
+  /** Bun's `data` callback. */
+  onData(chunk: Uint8Array<ArrayBuffer>): void {
+    const resolve = this.#resolveRead;
+    if (resolve !== undefined) {
+      this.#resolveRead = undefined;
+      this.#rejectRead = undefined;
+      resolve(chunk);
+      return;
+    }
+    this.#received.push(chunk);
+    this.#receivedBytes += chunk.byteLength;
+    if (!this.#paused && this.#receivedBytes >= READ_AHEAD_BYTES) {
+      this.#paused = true;
+      this.#socket?.pause();
+    }
+  }
+
+  /** Bun's `end` callback: the peer sent its FIN. */
+  onEnd(): void {
+    this.#readEnded = true;
+    this.#settleRead();
+  }
+
+  /** Bun's `drain` callback: the kernel can take more. */
+  onDrain(): void {
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    const unsent = this.#unsent;
+    while (unsent.length > 0) {
+      const head = unsent[0] as Uint8Array;
+      const left = head.byteLength - this.#unsentOffset;
+      const written = socket.write(head, this.#unsentOffset, left);
+      if (written < 0) return; // closing: onClose settles the waiters
+      if (written < left) {
+        this.#unsentOffset += written;
+        return;
+      }
+      unsent.shift();
+      this.#unsentOffset = 0;
+    }
+    const resolve = this.#resolveDrain;
+    this.#drain = this.#resolveDrain = this.#rejectDrain = undefined;
+    resolve?.();
+    if (this.#resolveEnding !== undefined) this.#shutdown();
+  }
+
+  /** Bun's `close` callback (also `error`): the socket is gone, with `error` if it broke. */
+  onClose(error?: Error): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#readEnded = true;
+    if (error !== undefined && !this.#destroyed) {
+      const code = (error as { code?: string }).code;
+      this.#failure ??= new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${code ?? error.message}`, {
+        path: this.#path,
+        cause: error,
+      });
+    }
+    this.#settleRead();
+    const rejectDrain = this.#rejectDrain;
+    if (rejectDrain !== undefined) {
+      const lost = this.#unsent.reduce((sum, bytes) => sum + bytes.byteLength, -this.#unsentOffset);
+      this.#unsent.length = 0;
+      this.#drain = this.#resolveDrain = this.#rejectDrain = undefined;
+      rejectDrain(
+        this.#failure ??
+          (this.#destroyed
+            ? new IpcError("ERR_IPC_CLOSED", `the socket was closed with ${lost} bytes unsent`, { path: this.#path })
+            : new IpcError("ERR_IPC_CONNECTION_RESET", `the peer closed with ${lost} bytes unsent`, {
+                path: this.#path,
+              })),
+      );
+    }
+    this.#resolveEnding?.();
+    this.#resolveEnding = undefined;
+    this.#resolveClosed();
+  }
+
+  /** Error from a handler: treated as a broken socket. */
+  onError(error: Error): void {
+    this.#failure ??= new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${error.message}`, {
+      path: this.#path,
+      cause: error,
+    });
+    this.#settleRead();
+    this.#socket?.terminate();
+  }
+
+  /** Hands a pending read the end of input (or the failure), once the queue is empty. */
+  #settleRead(): void {
+    const resolve = this.#resolveRead;
+    const reject = this.#rejectRead;
+    if (resolve === undefined || reject === undefined) return;
+    this.#resolveRead = this.#rejectRead = undefined;
+    if (this.#failure) reject(this.#failure);
+    else resolve(null);
+  }
+
+  #resume(): void {
+    this.#paused = false;
+    this.#socket?.resume();
+  }
+
+  #shutdown(): void {
+    const resolve = this.#resolveEnding;
+    this.#resolveEnding = undefined;
+    // With the peer's side already ended, Bun closes the socket from inside shutdown().
+    if (!this.#isClosed) this.#socket?.shutdown();
+    resolve?.();
+  }
+}
+
+/**
+ * The socket callbacks every channel shares: each forwards to the channel in `socket.data`. Bun
+ * hands `data` a fresh `Uint8Array` per call (`binaryType: "uint8array"`), never reused.
+ */
+export const channelHandlers = {
+  binaryType: "uint8array",
+  data(socket, chunk) {
+    socket.data.onData(chunk);
+  },
+  end(socket) {
+    socket.data.onEnd();
+  },
+  drain(socket) {
+    socket.data.onDrain();
+  },
+  close(socket, error) {
+    socket.data.onClose(error);
+  },
+  error(socket, error) {
+    socket.data.onError(error);
+  },
+} satisfies SocketHandler<BunChannel, "uint8array">;
