@@ -1,0 +1,206 @@
+import { IpcError } from "../../errors.ts";
+import type { ByteChannel, PathInfo, Runtime, SocketListener, SocketRootEnvironment } from "../../runtime.ts";
+import { connChannel } from "./channel.ts";
+
+/** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
+const ACCEPT_RETRY_DELAY_MS = 50;
+
+/**
+ * The Deno runtime adapter: `Deno.listen`/`Deno.connect` Unix sockets and `Deno` file-system
+ * calls. Unix sockets need `--allow-read --allow-write --allow-net`; the default socket root also
+ * reads the environment (`--allow-env`) and the user id (`--allow-sys=uid`).
+ *
+ * @example
+ * ```ts
+ * import { runtime } from "ipc-streams/deno";
+ *
+ * const channel = await runtime.connect("/tmp/app.world");
+ * channel.write(new TextEncoder().encode('{"type":"hello","data":{}}\f'));
+ * await channel.end();
+ * ```
+ */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  maxSocketPathBytes: Deno.build.os === "linux" ? 107 : 103,
+
+  socketRootEnvironment(): SocketRootEnvironment {
+    // Getters, so that only what the path needs is read (and needs a permission).
+    return {
+      get xdgRuntimeDir() {
+        return readEnv("XDG_RUNTIME_DIR") || undefined;
+      },
+      get tmpdir() {
+        return tmpdir();
+      },
+      get uid() {
+        return userId();
+      },
+    };
+  },
+
+  async connect(path) {
+    try {
+      return connChannel(await Deno.connect({ transport: "unix", path }), path);
+    } catch (error) {
+      throw systemError(error, path, "connect to");
+    }
+  },
+
+  listen(path, onChannel) {
+    let listener: Deno.UnixListener;
+    try {
+      listener = Deno.listen({ transport: "unix", path });
+    } catch (error) {
+      return Promise.reject(systemError(error, path, "listen on"));
+    }
+    return Promise.resolve(acceptLoop(listener, path, onChannel));
+  },
+
+  async pathInfo(path) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw systemError(error, path, "inspect");
+    }
+    const kind: PathInfo["kind"] = info.isSymlink
+      ? "symlink"
+      : info.isDirectory
+        ? "directory"
+        : info.isSocket
+          ? "socket"
+          : "other";
+    return { kind, uid: info.uid ?? -1, mode: (info.mode ?? 0) & 0o7777 };
+  },
+
+  async makeDirectory(path, mode) {
+    try {
+      await Deno.mkdir(path, { recursive: true, mode });
+    } catch (error) {
+      throw systemError(error, path, "create directory");
+    }
+  },
+
+  async removeFile(path) {
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw systemError(error, path, "remove");
+    }
+  },
+
+  async changeMode(path, mode) {
+    try {
+      await Deno.chmod(path, mode);
+    } catch (error) {
+      throw systemError(error, path, "change mode of");
+    }
+  },
+};
+
+/** Accepts connections until closed; `close()` ends the loop and never rejects. */
+function acceptLoop(
+  listener: Deno.UnixListener,
+  path: string,
+  onChannel: (channel: ByteChannel) => void,
+): SocketListener {
+  let closing = false;
+  const loop = (async () => {
+    while (!closing) {
+      let conn: Deno.UnixConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        // Closing rejects the pending accept (BadResource or Interrupted); a closed listener
+        // cannot accept again either way.
+        if (closing || error instanceof Deno.errors.BadResource) return;
+        if (!(error instanceof Deno.errors.ConnectionAborted)) await delay(ACCEPT_RETRY_DELAY_MS);
+        continue;
+      }
+      const channel = connChannel(conn, path);
+      if (closing) channel.destroy();
+      else {
+        try {
+          onChannel(channel);
+        } catch {
+          channel.destroy(); // refused: the peer sees the connection close
+        }
+      }
+    }
+  })();
+  return {
+    close() {
+      if (!closing) {
+        closing = true;
+        try {
+          listener.close();
+        } catch {
+          // Already closed: the loop has ended or is ending.
+        }
+      }
+      return loop;
+    },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    throw permissionError(error, `reading $${name}`, `--allow-env=${name}`);
+  }
+}
+
+/** `os.tmpdir()` on POSIX: `$TMPDIR`, `$TMP`, `$TEMP` or `/tmp`, without a trailing slash. */
+function tmpdir(): string {
+  const directory = readEnv("TMPDIR") || readEnv("TMP") || readEnv("TEMP") || "/tmp";
+  return directory.length > 1 && directory.endsWith("/") ? directory.slice(0, -1) : directory;
+}
+
+function userId(): number {
+  try {
+    return Deno.uid() ?? 0;
+  } catch (error) {
+    throw permissionError(error, "reading the user id", "--allow-sys=uid");
+  }
+}
+
+function permissionError(error: unknown, what: string, flag: string): IpcError {
+  return new IpcError(
+    "ERR_IPC_SYSTEM",
+    `${what} for the default socket root needs ${flag} (or pass socketRoot or path): ${describe(error)}`,
+    { cause: error },
+  );
+}
+
+function systemError(error: unknown, path: string, action: string): IpcError {
+  const details = { path, cause: error };
+  if (
+    action === "connect to" &&
+    (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.ConnectionRefused)
+  ) {
+    return new IpcError(
+      "ERR_IPC_NO_SERVER",
+      `cannot ${action} ${path}: no server is listening (${errorCode(error)})`,
+      details,
+    );
+  }
+  if (error instanceof Deno.errors.AddrInUse) {
+    return new IpcError("ERR_IPC_ADDRESS_IN_USE", `cannot ${action} ${path}: address in use`, details);
+  }
+  return new IpcError("ERR_IPC_SYSTEM", `cannot ${action} ${path}: ${describe(error)}`, details);
+}
+
+function errorCode(error: Error): string {
+  const code = (error as Error & { code?: unknown }).code;
+  return typeof code === "string" ? code : error.name;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
