@@ -99,18 +99,33 @@ export class IpcError extends Error {
 }
 
 const EXCERPT_LENGTH = 64;
+/** Control characters, line separators and lone surrogates: shown as escapes in excerpts. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
- * A short printable excerpt of some input, for error messages: control characters are shown as
- * JSON escapes and long input is cut with an ellipsis.
+ * A short printable excerpt of some input, for error messages: control characters, U+2028/U+2029
+ * and lone surrogates are shown as JSON escapes, bytes that are not UTF-8 as U+FFFD, and long
+ * input is cut with an ellipsis.
+ *
+ * @example
+ * ```ts
+ * excerptOf("a\fb"); // 'a\\fb' (the escape, not the control character)
+ * excerptOf("x".repeat(100)); // 64 × "x" followed by "…"
+ * ```
  */
 export function excerptOf(input: string | Uint8Array): string {
-  const text =
-    typeof input === "string"
-      ? input.slice(0, EXCERPT_LENGTH * 2)
-      : new TextDecoder().decode(input.subarray(0, EXCERPT_LENGTH * 4));
-  const escaped = JSON.stringify(text).slice(1, -1);
+  const head =
+    typeof input === "string" ? input.slice(0, EXCERPT_LENGTH * 2) : input.subarray(0, EXCERPT_LENGTH * 4);
+  const text = typeof head === "string" ? head : new TextDecoder().decode(head);
+  const escaped = text.replace(UNPRINTABLE, escape);
+  const headLength = typeof head === "string" ? head.length : head.byteLength;
   const fullLength = typeof input === "string" ? input.length : input.byteLength;
-  const cut = escaped.length > EXCERPT_LENGTH || text.length < fullLength;
+  const cut = escaped.length > EXCERPT_LENGTH || headLength < fullLength;
   return cut ? `${escaped.slice(0, EXCERPT_LENGTH)}…` : escaped;
+}
+
+/** `\f`, `\u0000`, `\ud800`, … (JSON's escape where it has one). */
+function escape(character: string): string {
+  const json = JSON.stringify(character).slice(1, -1);
+  return json !== character ? json : `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }

@@ -110,10 +110,10 @@ export interface EventValidationOptions {
 
 /**
  * Checks that a message is a well-formed `{type, data}` event, in node-ipc 14's order of checks:
- * a JSON object (`ERR_IPC_INVALID_MESSAGE`); a non-empty string `type` that is not an
- * `Object.prototype` member name (`ERR_IPC_INVALID_EVENT`); not longer than `maxTypeLength`
- * (`ERR_IPC_EVENT_TOO_LARGE`); not reserved (`ERR_IPC_RESERVED_EVENT`); and, when `allowedTypes`
- * is set, in that list (`ERR_IPC_EVENT_NOT_ALLOWED`).
+ * a JSON object (`ERR_IPC_INVALID_MESSAGE`); a non-empty string `type` (`ERR_IPC_INVALID_EVENT`);
+ * not longer than `maxTypeLength` (`ERR_IPC_EVENT_TOO_LARGE`); not an `Object.prototype` member
+ * name (`ERR_IPC_INVALID_EVENT`); not reserved (`ERR_IPC_RESERVED_EVENT`); and, when
+ * `allowedTypes` is set, in that list (`ERR_IPC_EVENT_NOT_ALLOWED`).
  *
  * These are the messages that crash node-ipc 10/12 receivers, so validating what you send keeps
  * such peers alive; validating what you receive protects your handlers.
@@ -156,16 +156,21 @@ export class EventValidator {
       });
     }
     const type = (value as { type?: unknown }).type;
-    if (typeof type !== "string" || type.length === 0 || PROTOTYPE_NAMES.has(type)) {
-      const what = typeof type === "string" ? JSON.stringify(type) : describe(type);
-      throw new IpcError("ERR_IPC_INVALID_EVENT", `event type must be a non-empty string naming no Object.prototype member, got ${what}`, {
-        excerpt: excerptOf(what),
+    if (typeof type !== "string" || type.length === 0) {
+      const what = typeof type === "string" ? '""' : describe(type);
+      throw new IpcError("ERR_IPC_INVALID_EVENT", `event type must be a non-empty string, got ${what}`, {
+        excerpt: what,
       });
     }
     if (type.length > this.#maxTypeLength) {
       throw new IpcError("ERR_IPC_EVENT_TOO_LARGE", `event type of ${type.length} characters exceeds maxTypeLength (${this.#maxTypeLength})`, {
         limit: this.#maxTypeLength,
         excerpt: excerptOf(type),
+      });
+    }
+    if (PROTOTYPE_NAMES.has(type)) {
+      throw new IpcError("ERR_IPC_INVALID_EVENT", `event type "${type}" is an Object.prototype member name`, {
+        excerpt: type,
       });
     }
     if (!this.#allowReserved && RESERVED_EVENT_TYPES.includes(type)) {

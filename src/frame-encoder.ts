@@ -27,15 +27,20 @@ export class FrameEncoder {
     this.#maxFrameSize = toMaxFrameSize(options.maxFrameSize);
   }
 
-  /** Returns `frame` followed by the delimiter, in a new array. */
+  /**
+   * Returns `frame` followed by the delimiter, in a new array. Throws `ERR_IPC_INVALID_PAYLOAD`
+   * when the receiver would not get `frame` back: it contains the delimiter, or (multi-byte
+   * delimiters) its end and the delimiter overlap into an earlier delimiter, as `"a"` + `"aa"`.
+   */
   encode(frame: Uint8Array): Uint8Array<ArrayBuffer> {
     checkSize(frame.byteLength, this.#maxFrameSize, frame);
-    if (indexOfBytes(frame, this.#delimiter.bytes) !== -1) {
+    const delimiter = this.#delimiter.bytes;
+    const out = new Uint8Array(frame.byteLength + delimiter.byteLength);
+    out.set(frame, 0);
+    out.set(delimiter, frame.byteLength);
+    if (indexOfBytes(out, delimiter) !== frame.byteLength) {
       throw new IpcError("ERR_IPC_INVALID_PAYLOAD", "frame contains the delimiter", { excerpt: excerptOf(frame) });
     }
-    const out = new Uint8Array(frame.byteLength + this.#delimiter.bytes.byteLength);
-    out.set(frame, 0);
-    out.set(this.#delimiter.bytes, frame.byteLength);
     return out;
   }
 }
@@ -78,7 +83,9 @@ export class JsonFrameEncoder {
     if (json === undefined) {
       throw new IpcError("ERR_IPC_INVALID_PAYLOAD", `value cannot be encoded as JSON: ${typeof value}`);
     }
-    if (!this.#delimiter.jsonSafe && json.includes(this.#delimiter.text)) {
+    const text = json + this.#delimiter.text;
+    // JSON never writes U+0000–U+001F raw, so a delimiter starting with one cannot occur early.
+    if (!this.#delimiter.jsonSafe && text.indexOf(this.#delimiter.text) !== json.length) {
       throw new IpcError("ERR_IPC_INVALID_PAYLOAD", "encoded value contains the delimiter", {
         excerpt: excerptOf(json),
       });
@@ -87,7 +94,7 @@ export class JsonFrameEncoder {
     if (json.length * 3 > this.#maxFrameSize) {
       checkSize(this.#encoder.encode(json).byteLength, this.#maxFrameSize, json);
     }
-    return json + this.#delimiter.text;
+    return text;
   }
 
   /** Returns the frame for `value` as UTF-8 bytes, delimiter included. */

@@ -83,7 +83,7 @@ class FrameBuffer {
 
   /** Throws `ERR_IPC_FRAME_TOO_LARGE` if one frame is over the bound. */
   checkFrameSize(frame: Uint8Array): void {
-    if (frame.byteLength > this.maxFrameSize) throw this.#tooLarge(frame, frame.byteLength);
+    if (frame.byteLength > this.maxFrameSize) throw this.#tooLarge(frame, String(frame.byteLength));
   }
 
   /**
@@ -117,17 +117,22 @@ class FrameBuffer {
     return true;
   }
 
-  /** Keeps an unfinished frame (copied: the caller may reuse its chunk). */
+  /**
+   * Keeps an unfinished frame (copied: the caller may reuse its chunk). The bound is checked
+   * before copying, so the buffer never holds more than `maxFrameSize` plus all but one byte of a
+   * multi-byte delimiter.
+   */
   #keep(bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return;
-    this.#pending.push(bytes.slice());
-    this.#pendingLength += bytes.byteLength;
+    const pendingLength = this.#pendingLength + bytes.byteLength;
     // The buffered bytes may end with all but one byte of a multi-byte delimiter.
-    const frameAtLeast = this.#pendingLength - (this.delimiter.bytes.length - 1);
+    const frameAtLeast = pendingLength - (this.delimiter.bytes.length - 1);
     if (frameAtLeast > this.maxFrameSize) {
-      const head = this.#pending[0] as Uint8Array;
-      throw this.#tooLarge(head, this.#pendingLength, " before its delimiter arrived");
+      const head = this.#pending[0] ?? bytes;
+      throw this.#tooLarge(head, `at least ${frameAtLeast}`, " before its delimiter arrived");
     }
+    this.#pending.push(bytes.slice());
+    this.#pendingLength = pendingLength;
   }
 
   /** Joins the buffered bytes (less `trim` bytes at the end) with `head`, and clears the buffer. */
@@ -146,7 +151,7 @@ class FrameBuffer {
     return frame;
   }
 
-  #tooLarge(start: Uint8Array, size: number, when = ""): IpcError {
+  #tooLarge(start: Uint8Array, size: string, when = ""): IpcError {
     return new IpcError(
       "ERR_IPC_FRAME_TOO_LARGE",
       `frame of ${size} bytes exceeds maxFrameSize (${this.maxFrameSize} bytes)${when}`,
@@ -279,9 +284,12 @@ export class JsonFrameParser<T = unknown> {
     let text: string;
     try {
       text = this.#decoder.decode(run);
-    } catch (cause) {
-      eachFrame(this.#buffer, run, (frame) => this.#decodeOrThrow(frame));
-      throw cause; // unreachable in practice: some frame of the run failed to decode above
+    } catch {
+      // Some frame is not UTF-8: go frame by frame so that the frames before it are delivered and
+      // the error names the bad one (a valid delimiter cannot hide or cause invalid UTF-8 at a
+      // frame edge, so the run is valid exactly when each of its frames is).
+      eachFrame(this.#buffer, run, (frame) => onValue(parseFrame(this.#decodeOrThrow(frame)) as T));
+      return;
     }
     const delimiter = this.#buffer.delimiter.text;
     let start = 0;
@@ -294,9 +302,9 @@ export class JsonFrameParser<T = unknown> {
     }
   }
 
-  #decodeOrThrow(frame: Uint8Array): void {
+  #decodeOrThrow(frame: Uint8Array): string {
     try {
-      this.#decoder.decode(frame);
+      return this.#decoder.decode(frame);
     } catch (cause) {
       throw new IpcError("ERR_IPC_INVALID_UTF8", "frame is not valid UTF-8", {
         excerpt: excerptOf(frame),
