@@ -78,12 +78,15 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       drain ??= new Promise<void>((resolve, reject) => {
         const done = () => {
           socket.off("drain", done);
+          socket.off("finish", done);
           socket.off("close", done);
           drain = undefined;
           if (failure) reject(failure);
           else resolve();
         };
         socket.on("drain", done);
+        // Once end() was called Node emits no "drain", only "finish" when everything is flushed.
+        socket.on("finish", done);
         socket.on("close", done);
       });
       return drain;

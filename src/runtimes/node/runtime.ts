@@ -97,7 +97,7 @@ export const nodeRuntime: Runtime = {
 function systemError(error: NodeJS.ErrnoException, path: string, action: string): IpcError {
   const code = error.code ?? "";
   const details = { path, cause: error };
-  if (code === "ENOENT" || code === "ECONNREFUSED") {
+  if (action === "connect to" && (code === "ENOENT" || code === "ECONNREFUSED")) {
     return new IpcError("ERR_IPC_NO_SERVER", `cannot ${action} ${path}: no server is listening (${code})`, details);
   }
   if (code === "EADDRINUSE") {

@@ -1,0 +1,343 @@
+/**
+ * The adapter contract (src/runtime.ts) checked directly on the adapter of the runtime running the
+ * suite: `Runtime` calls and `ByteChannel` semantics, below the Connection/Server layer.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import type { ByteChannel, SocketListener } from "../src/runtime.ts";
+import { ipc, runtimeName } from "./runtime.ts";
+
+const runtime = ipc.runtime;
+const dir = mkdtempSync(join(tmpdir(), "ipcs-contract-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let sequence = 0;
+/** A fresh socket path in the test directory. */
+const freshPath = () => join(dir, `s${++sequence}`);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A listener on a fresh path plus the first channel it accepts, and a client channel to it. */
+async function pair(): Promise<{
+  client: ByteChannel;
+  server: ByteChannel;
+  close: () => Promise<void>;
+  path: string;
+}> {
+  const path = freshPath();
+  let accept!: (channel: ByteChannel) => void;
+  const accepted = new Promise<ByteChannel>((resolve) => {
+    accept = resolve;
+  });
+  const listener: SocketListener = await runtime.listen(path, (channel) => accept(channel));
+  const client = await runtime.connect(path);
+  const server = await accepted;
+  return {
+    client,
+    server,
+    path,
+    close: async () => {
+      client.destroy();
+      server.destroy();
+      await listener.close();
+      await runtime.removeFile(path);
+    },
+  };
+}
+
+/** Reads until end of input; returns the chunks, as handed over. */
+async function readAll(channel: ByteChannel): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const chunk = await channel.read();
+    if (chunk === null) return chunks;
+    chunks.push(chunk);
+  }
+}
+
+/** Reads exactly `length` bytes (more chunks may follow). */
+async function readBytes(channel: ByteChannel, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  while (offset < length) {
+    const chunk = await channel.read();
+    if (chunk === null) throw new Error(`end of input after ${offset} of ${length} bytes`);
+    out.set(chunk.subarray(0, length - offset), offset);
+    offset += chunk.byteLength;
+  }
+  expect(offset).toBe(length);
+  return out;
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** `size` bytes whose value at `i` is `(i * 7 + seed) % 251`, so shifts and reorderings show. */
+function pattern(size: number, seed = 0): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 7 + seed) % 251;
+  return bytes;
+}
+
+/** The index of the first byte where `actual` differs from `expected`, or -1. */
+function firstDifference(actual: Uint8Array, expected: Uint8Array): number {
+  if (actual.byteLength !== expected.byteLength) return Math.min(actual.byteLength, expected.byteLength);
+  for (let i = 0; i < actual.byteLength; i++) if (actual[i] !== expected[i]) return i;
+  return -1;
+}
+
+/** What `write` threw or rejected with (the contract allows either), or undefined. */
+async function failureOf(write: () => Promise<void> | undefined): Promise<unknown> {
+  try {
+    await write();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** "settled" if `promise` settles within `ms`, else "pending". */
+function stateAfter(promise: Promise<unknown>, ms: number): Promise<"settled" | "pending"> {
+  return Promise.race([
+    promise.then(
+      () => "settled" as const,
+      () => "settled" as const,
+    ),
+    new Promise<"pending">((resolve) => setTimeout(() => resolve("pending"), ms)),
+  ]);
+}
+
+describe(`runtime contract on ${runtimeName}`, () => {
+  test("the adapter names its runtime", () => {
+    expect(runtime.name).toBe(runtimeName);
+    expect(runtime.maxSocketPathBytes).toBeGreaterThan(90);
+    const environment = runtime.socketRootEnvironment();
+    expect(typeof environment.tmpdir).toBe("string");
+    expect(environment.uid).toBe(process.getuid?.() ?? 0);
+  });
+
+  test("connect to a missing path rejects with ERR_IPC_NO_SERVER", async () => {
+    await expect(runtime.connect(join(dir, "nobody-here"))).rejects.toMatchObject({
+      name: "IpcError",
+      code: "ERR_IPC_NO_SERVER",
+    });
+    await expect(runtime.connect(join(dir, "no-such-dir", "sock"))).rejects.toMatchObject({
+      code: "ERR_IPC_NO_SERVER",
+    });
+  });
+
+  test("connect after the listener closed and its file is removed rejects with ERR_IPC_NO_SERVER", async () => {
+    const path = freshPath();
+    const listener = await runtime.listen(path, (channel) => channel.destroy());
+    await listener.close();
+    await runtime.removeFile(path);
+    await expect(runtime.connect(path)).rejects.toMatchObject({ code: "ERR_IPC_NO_SERVER" });
+  });
+
+  test("listen on a used path rejects with ERR_IPC_ADDRESS_IN_USE", async () => {
+    const path = freshPath();
+    const listener = await runtime.listen(path, (channel) => channel.destroy());
+    try {
+      await expect(runtime.listen(path, (channel) => channel.destroy())).rejects.toMatchObject({
+        name: "IpcError",
+        code: "ERR_IPC_ADDRESS_IN_USE",
+      });
+    } finally {
+      await listener.close();
+      await runtime.removeFile(path);
+    }
+    const file = join(dir, "plain-file");
+    writeFileSync(file, "not a socket");
+    await expect(runtime.listen(file, (channel) => channel.destroy())).rejects.toMatchObject({
+      code: "ERR_IPC_ADDRESS_IN_USE",
+    });
+  });
+
+  test("bytes arrive in order and read() returns null at end of input, and again after", async () => {
+    const { client, server, close } = await pair();
+    try {
+      await server.write(encoder.encode("hello, "));
+      await server.write(encoder.encode("world"));
+      await server.end();
+      const chunks = await readAll(client);
+      expect(decoder.decode(concat(chunks))).toBe("hello, world");
+      expect(await client.read()).toBe(null);
+    } finally {
+      await close();
+    }
+  });
+
+  test("half-close: the client ends, then the server still writes and the client reads it", async () => {
+    const { client, server, close } = await pair();
+    try {
+      await client.write(encoder.encode("ping"));
+      await client.end();
+      expect(decoder.decode(concat(await readAll(server)))).toBe("ping");
+      await server.write(encoder.encode("pong"));
+      await server.write(encoder.encode(" after half-close"));
+      await server.end();
+      expect(decoder.decode(concat(await readAll(client)))).toBe("pong after half-close");
+      client.destroy();
+      server.destroy();
+      await client.closed;
+      await server.closed;
+    } finally {
+      await close();
+    }
+  });
+
+  test("half-close the other way: the server ends first, the client goes on writing", async () => {
+    const { client, server, close } = await pair();
+    try {
+      await server.end();
+      expect(await client.read()).toBe(null);
+      await client.write(encoder.encode("still talking"));
+      await client.end();
+      expect(decoder.decode(concat(await readAll(server)))).toBe("still talking");
+    } finally {
+      await close();
+    }
+  });
+
+  test("write backpressure: a large write waits until the peer reads, and nothing is lost", async () => {
+    const { client, server, close } = await pair();
+    try {
+      const size = 8 * 1024 * 1024;
+      const sent = pattern(size);
+      const wait = client.write(sent);
+      expect(wait).toBeInstanceOf(Promise);
+      const written = wait as Promise<void>;
+      // Nobody reads yet: the write cannot complete, since no OS buffers 8 MiB for one socket.
+      expect(await stateAfter(written, 50)).toBe("pending");
+      const received = await readBytes(server, size);
+      await written;
+      expect(firstDifference(received, sent)).toBe(-1);
+      await client.end();
+      expect(await server.read()).toBe(null);
+    } finally {
+      await close();
+    }
+  });
+
+  test("many writes without waiting keep their order through backpressure", async () => {
+    const { client, server, close } = await pair();
+    try {
+      const pieces = Array.from({ length: 64 }, (_, i) => pattern(64 * 1024 + i, i));
+      const waits: Promise<void>[] = [];
+      for (const piece of pieces) {
+        const wait = client.write(piece);
+        if (wait !== undefined) waits.push(wait);
+      }
+      const ended = client.end();
+      expect(waits.length).toBeGreaterThan(0);
+      const received = concat(await readAll(server));
+      await Promise.all(waits);
+      await ended;
+      expect(firstDifference(received, concat(pieces))).toBe(-1);
+    } finally {
+      await close();
+    }
+  });
+
+  test("read backpressure: a reader that does not read holds the writer back", async () => {
+    const { client, server, close } = await pair();
+    try {
+      const size = 16 * 1024 * 1024;
+      const sent = pattern(size, 3);
+      const wait = server.write(sent);
+      expect(wait).toBeInstanceOf(Promise);
+      // The client adapter must not drain the socket into memory while nobody calls read().
+      expect(await stateAfter(wait as Promise<void>, 100)).toBe("pending");
+      // Chunks are kept as handed over: an adapter that reused its buffers would corrupt them.
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      while (total < size) {
+        const chunk = await client.read();
+        if (chunk === null) break;
+        chunks.push(chunk);
+        total += chunk.byteLength;
+      }
+      await wait;
+      expect(firstDifference(concat(chunks), sent)).toBe(-1);
+    } finally {
+      await close();
+    }
+  });
+
+  test("destroy() makes a pending read return null and settles closed", async () => {
+    const { client, server, close } = await pair();
+    try {
+      const pending = client.read();
+      expect(await stateAfter(pending, 20)).toBe("pending");
+      client.destroy();
+      expect(await pending).toBe(null);
+      expect(await client.read()).toBe(null);
+      await client.closed;
+      client.destroy(); // idempotent
+      // The peer sees a clean end of input.
+      expect(await server.read()).toBe(null);
+    } finally {
+      await close();
+    }
+  });
+
+  test("write after end() or destroy() fails with an IpcError", async () => {
+    const { client, server, close } = await pair();
+    try {
+      await client.end();
+      expect(await failureOf(() => client.write(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
+      server.destroy();
+      await server.closed;
+      expect(await failureOf(() => server.write(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
+    } finally {
+      await close();
+    }
+  });
+
+  test("pathInfo tells socket, directory, other and symlink apart, and undefined when missing", async () => {
+    const { path, close } = await pair();
+    try {
+      expect(await runtime.pathInfo(path)).toMatchObject({ kind: "socket" });
+    } finally {
+      await close();
+    }
+    const uid = process.getuid?.() ?? 0;
+    const directory = join(dir, "a-directory");
+    mkdirSync(directory);
+    chmodSync(directory, 0o750);
+    expect(await runtime.pathInfo(directory)).toEqual({ kind: "directory", uid, mode: 0o750 });
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    chmodSync(file, 0o640);
+    expect(await runtime.pathInfo(file)).toEqual({ kind: "other", uid, mode: 0o640 });
+    const link = join(dir, "a-link");
+    symlinkSync(file, link);
+    expect(await runtime.pathInfo(link)).toMatchObject({ kind: "symlink", uid });
+    expect(await runtime.pathInfo(join(dir, "missing"))).toBe(undefined);
+  });
+
+  test("makeDirectory, changeMode and removeFile", async () => {
+    const nested = join(dir, "made", "deeper");
+    await runtime.makeDirectory(nested, 0o700);
+    await runtime.makeDirectory(nested, 0o700); // exists already: fine
+    expect(await runtime.pathInfo(nested)).toMatchObject({ kind: "directory", mode: 0o700 });
+    const file = join(nested, "f");
+    writeFileSync(file, "x");
+    await runtime.changeMode(file, 0o604);
+    expect(await runtime.pathInfo(file)).toMatchObject({ mode: 0o604 });
+    await runtime.removeFile(file);
+    expect(await runtime.pathInfo(file)).toBe(undefined);
+    await runtime.removeFile(file); // missing: not an error
+    await expect(runtime.changeMode(join(dir, "missing"), 0o600)).rejects.toMatchObject({ code: "ERR_IPC_SYSTEM" });
+  });
+});
