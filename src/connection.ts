@@ -7,7 +7,8 @@ import type { ByteChannel } from "./runtime.ts";
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
 
 /** The payload type of event `Type` among `Out`'s events (`unknown` for untyped connections). */
-export type EmitData<Out, Type extends string> = Out extends IpcEvent<Type, infer Data> ? Data : unknown;
+export type EmitData<Out, Type extends string> =
+  Out extends IpcEvent<string, unknown> ? (Out extends IpcEvent<Type, infer Data> ? Data : never) : unknown;
 
 /**
  * One connection: messages in through {@link Connection.readable}, messages out through
