@@ -1,0 +1,146 @@
+// Runs one measurement: a fresh server process, a fresh client process, one mode. The client
+// announces the start of its measured window and its result on stdout; the harness samples both
+// processes' CPU time from /proc at those two moments and the server's peak RSS (VmHWM) at the end.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
+/** utime + stime of a live process, in seconds, or undefined. */
+function cpuSeconds(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Peak resident set size (VmHWM) of a live process, in KiB, or undefined. */
+function peakRssKiB(pid) {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function start(command, cwd, env) {
+  const child = spawn(command.file, command.args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const state = { child, stderr: "", lines: [], listeners: [], exited: undefined };
+  let pending = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (text) => {
+    pending += text;
+    for (let end = pending.indexOf("\n"); end !== -1; end = pending.indexOf("\n")) {
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + 1);
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        message = { text: line };
+      }
+      state.lines.push(message);
+      for (const listener of state.listeners) listener(message);
+    }
+  });
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text) => {
+    state.stderr = (state.stderr + text).slice(-4000);
+  });
+  state.exit = new Promise((resolve) => {
+    child.on("error", (error) => {
+      state.exited = { error };
+      resolve(state.exited);
+    });
+    child.on("exit", (code, signal) => {
+      state.exited = { code, signal };
+      resolve(state.exited);
+    });
+  });
+  return state;
+}
+
+/** Resolves with the first stdout message matching `test`; rejects on exit or timeout. */
+function waitFor(proc, test, ms, what) {
+  return new Promise((resolve, reject) => {
+    const found = proc.lines.find(test);
+    if (found) return resolve(found);
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    proc.listeners.push((message) => {
+      if (message.error) {
+        clearTimeout(timer);
+        reject(new Error(message.error));
+      } else if (test(message)) {
+        clearTimeout(timer);
+        resolve(message);
+      }
+    });
+    proc.exit.then((exited) => {
+      clearTimeout(timer);
+      const error = proc.lines.find((message) => message.error)?.error;
+      reject(
+        new Error(
+          error ??
+            `${what}: process ended (${exited.error?.message ?? `code ${exited.code}, signal ${exited.signal}`})` +
+              (proc.stderr ? `: ${proc.stderr.trim().split("\n").slice(-3).join(" | ")}` : ""),
+        ),
+      );
+    });
+  });
+}
+
+async function stop(proc) {
+  if (proc.exited) return;
+  proc.child.kill("SIGTERM");
+  const timer = setTimeout(() => proc.child.kill("SIGKILL"), 2000);
+  await proc.exit;
+  clearTimeout(timer);
+}
+
+/**
+ * Runs `mode` between `client` and `server` peers. Returns the client's result plus resource
+ * figures, or throws with what went wrong.
+ */
+export async function runJob({ client, server, mode, warmup, duration, cwd, serverFlags = [], clientFlags = [], env }) {
+  const dir = mkdtempSync(join(tmpdir(), "ipcb-"));
+  const path = join(dir, "s");
+  const processEnv = { ...process.env, ...env };
+  let serverProc;
+  let clientProc;
+  try {
+    serverProc = start(server.command({ role: "server", path }, serverFlags), cwd, processEnv);
+    await waitFor(serverProc, (message) => message.ready, 30_000, "the server to listen");
+    clientProc = start(client.command({ role: "client", path, mode, warmup, duration }, clientFlags), cwd, processEnv);
+    const limit = warmup + duration + 30_000;
+    await waitFor(clientProc, (message) => message.phase === "measure", limit, "the warm-up");
+    const before = { server: cpuSeconds(serverProc.child.pid), client: cpuSeconds(clientProc.child.pid) };
+    const { result } = await waitFor(clientProc, (message) => message.result, limit, "the result");
+    const after = { server: cpuSeconds(serverProc.child.pid), client: cpuSeconds(clientProc.child.pid) };
+    const serverRssKiB = peakRssKiB(serverProc.child.pid);
+    const clientRssKiB = peakRssKiB(clientProc.child.pid);
+    const exited = await Promise.race([clientProc.exit, new Promise((r) => setTimeout(r, 10_000))]);
+    if (exited === undefined) throw new Error("the client did not exit after its result");
+    if (exited.code !== 0) throw new Error(`the client exited with code ${exited.code}: ${clientProc.stderr.trim()}`);
+    if (serverProc.exited) throw new Error(`the server died: ${serverProc.stderr.trim()}`);
+    const perMessage = (side) =>
+      before[side] === undefined || after[side] === undefined ? undefined : ((after[side] - before[side]) / result.messages) * 1e6;
+    return {
+      ...result,
+      serverRssKiB,
+      clientRssKiB,
+      serverCpuUs: perMessage("server"),
+      clientCpuUs: perMessage("client"),
+      serverCpuShare: after.server === undefined ? undefined : (after.server - before.server) / result.seconds,
+    };
+  } finally {
+    if (clientProc) await stop(clientProc);
+    if (serverProc) await stop(serverProc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

