@@ -229,10 +229,13 @@ describe(`runtime contract on ${runtimeName}`, () => {
     }
   });
 
-  test("many writes without waiting keep their order through backpressure", async () => {
+  test("many writes without waiting, small and large, keep their order through backpressure", async () => {
     const { client, server, close } = await pair();
     try {
-      const pieces = Array.from({ length: 64 }, (_, i) => pattern(64 * 1024 + i, i));
+      // Mostly small writes (adapters may batch those) with a large one every 50th.
+      const pieces = Array.from({ length: 2000 }, (_, i) =>
+        pattern(i % 50 === 49 ? 64 * 1024 + i : 1 + ((i * 389) % 3000), i),
+      );
       const waits: Promise<void>[] = [];
       for (const piece of pieces) {
         const wait = client.write(piece);

@@ -10,11 +10,27 @@ import type { ByteChannel } from "../../runtime.ts";
 const READ_AHEAD_BYTES = 64 * 1024;
 
 /**
+ * Writes up to this size are copied into a per-channel batch and sent together on
+ * `process.nextTick`, once the current run of microtasks is done: each `socket.write` outside a
+ * Bun callback is its own system call, and small frames (node-ipc events are typically under
+ * 1 KiB) would otherwise cost one each. Larger writes go straight to the socket, uncopied.
+ */
+const SMALL_WRITE_BYTES = 8 * 1024;
+
+/** The batch buffer's size: a full batch is flushed at once. */
+const BATCH_BYTES = 32 * 1024;
+
+function flushScheduledBatch(channel: BunChannel): void {
+  channel.flushBatch();
+}
+
+/**
  * One Bun socket as a {@link ByteChannel}. Bun delivers data by callback; the channel queues it for
  * `read()` and pauses the socket (`socket.pause()`) as soon as the queue reaches
  * {@link READ_AHEAD_BYTES} with no read pending, resuming it when the reader catches up.
  * `socket.write()` takes what the kernel can take and returns how many bytes that was; the rest
- * waits, in order, for Bun's `drain` callback.
+ * waits, in order, for Bun's `drain` callback. Small writes are batched per tick (see
+ * {@link SMALL_WRITE_BYTES}), so at most one batch is held beyond what the kernel took.
  *
  * The channel is created before its socket exists (a connect may still fail) and is attached in the
  * `open` callback; the handlers below reach it through `socket.data`.
@@ -43,6 +59,10 @@ export class BunChannel implements ByteChannel {
   #drain: Promise<void> | undefined;
   #resolveDrain: (() => void) | undefined;
   #rejectDrain: ((error: IpcError) => void) | undefined;
+  /** Small writes of this tick, copied together and sent in one system call on `nextTick`. */
+  #batch: Uint8Array | undefined;
+  #batched = 0;
+  #flushScheduled = false;
   #ending: Promise<void> | undefined;
   #resolveEnding: (() => void) | undefined;
   #writeClosed = false;
@@ -84,29 +104,87 @@ export class BunChannel implements ByteChannel {
     if (this.#writeClosed || this.#isClosed) {
       throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
     }
-    if (this.#unsent.length === 0) {
-      const written = (this.#socket as Socket<BunChannel>).write(bytes);
-      if (written === bytes.byteLength) return undefined;
-      if (written < 0) {
-        throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
-      }
-      this.#unsentOffset = written;
+    if (this.#unsent.length > 0) {
+      // Waiting for `drain` already: queue behind the bytes the kernel has not taken.
+      this.#unsent.push(bytes);
+      return this.#waitForDrain();
     }
+    const length = bytes.byteLength;
+    if (length <= SMALL_WRITE_BYTES) {
+      if (this.#batched + length > BATCH_BYTES && !this.#flushBatch()) {
+        this.#unsent.push(bytes);
+        return this.#waitForDrain();
+      }
+      this.#batch ??= new Uint8Array(BATCH_BYTES);
+      this.#batch.set(bytes, this.#batched);
+      this.#batched += length;
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        process.nextTick(flushScheduledBatch, this);
+      }
+      return undefined;
+    }
+    if (this.#batched > 0 && !this.#flushBatch()) {
+      this.#unsent.push(bytes);
+      return this.#waitForDrain();
+    }
+    const written = (this.#socket as Socket<BunChannel>).write(bytes);
+    if (written === length) return undefined;
+    if (written < 0) {
+      throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
+    }
+    this.#unsentOffset = written;
     this.#unsent.push(bytes);
-    this.#drain ??= new Promise<void>((resolve, reject) => {
-      this.#resolveDrain = resolve;
-      this.#rejectDrain = reject;
-    });
-    return this.#drain;
+    return this.#waitForDrain();
   }
 
   end(): Promise<void> {
     this.#ending ??= new Promise<void>((resolve) => {
       this.#writeClosed = true;
       this.#resolveEnding = resolve;
+      if (this.#batched > 0) this.#flushBatch();
       if (this.#unsent.length === 0) this.#shutdown();
     });
     return this.#ending;
+  }
+
+  /**
+   * Sends the batched small writes in one system call. True when the kernel took them all; else
+   * the rest is queued for `drain` (copied out: the batch buffer is reused).
+   * @internal
+   */
+  flushBatch(): boolean {
+    this.#flushScheduled = false;
+    return this.#batched === 0 || this.#flushBatch();
+  }
+
+  #flushBatch(): boolean {
+    const batched = this.#batched;
+    this.#batched = 0;
+    if (this.#isClosed) return false;
+    const batch = this.#batch as Uint8Array;
+    const written = (this.#socket as Socket<BunChannel>).write(batch, 0, batched);
+    if (written === batched) return true;
+    // Closing (written < 0): those bytes are lost with the socket, as with any unsent bytes.
+    if (written >= 0) {
+      this.#unsentOffset = 0;
+      this.#unsent.push(batch.slice(written, batched));
+      this.#waitForDrain();
+    }
+    return false;
+  }
+
+  /** The promise every writer waits on until `#unsent` is flushed. */
+  #waitForDrain(): Promise<void> {
+    if (this.#drain === undefined) {
+      this.#drain = new Promise<void>((resolve, reject) => {
+        this.#resolveDrain = resolve;
+        this.#rejectDrain = reject;
+      });
+      // A batch flushed on its own tick may create this with no writer waiting yet.
+      this.#drain.catch(() => {});
+    }
+    return this.#drain;
   }
 
   destroy(): void {
@@ -114,6 +192,7 @@ export class BunChannel implements ByteChannel {
     this.#destroyed = true;
     this.#received.length = 0;
     this.#receivedBytes = 0;
+    this.#batched = 0;
     // Bun calls the `close` handler from inside terminate(); onClose settles everything.
     this.#socket?.terminate();
   }
