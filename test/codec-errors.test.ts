@@ -126,7 +126,10 @@ describe("maxFrameSize", () => {
   test("frames are measured in UTF-8 bytes, without the delimiter; JSON runs are checked frame by frame", () => {
     // 100 × "é" is 200 bytes: fits a 200-byte limit as a raw frame, not with JSON quotes around it.
     expect(push(new FrameParser({ maxFrameSize: 200 }), `${"é".repeat(100)}\f`)).toHaveLength(1);
-    const error = caught(() => push(new JsonFrameParser({ maxFrameSize: 200 }), `1\f2\f"${"é".repeat(100)}"\f`));
+    const values: unknown[] = [];
+    const parser = new JsonFrameParser({ maxFrameSize: 200 });
+    const error = caught(() => parser.push(utf8(`1\f2\f"${"é".repeat(100)}"\f3\f`), (v) => values.push(v)));
+    expect(values).toEqual([1, 2]);
     expect(error.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
     expect(error.message).toBe("frame of 202 bytes exceeds maxFrameSize (200 bytes)");
     // Many small frames in one chunk are fine even when the chunk is far above the limit.
@@ -190,6 +193,8 @@ describe("every error code from real bad input", () => {
       expect(error.code).toBe("ERR_IPC_INVALID_UTF8");
       expect(error.excerpt).toBe('"ok\u00ff\uFFFD("');
     }
+    // A real U+FFFD in the input is valid UTF-8 and decodes as itself.
+    expect(push(new JsonFrameParser(), '"\uFFFD"\f["\uFFFD"]\f')).toEqual(["\uFFFD", ["\uFFFD"]]);
     // Truncated sequence at a frame's end, split across pushes.
     const parser = new JsonFrameParser();
     parser.push(new Uint8Array([0x22, 0xf0, 0x9f]), () => expect.unreachable());

@@ -131,6 +131,60 @@ describe("JSON frames round-trip whatever the chunking", () => {
   });
 });
 
+describe("arbitrary bytes", () => {
+  const noFormFeed = (bytes: Uint8Array) => bytes.map((byte) => (byte === 0x0c ? 0x20 : byte));
+  const jsonBytes = fc.jsonValue({ maxDepth: 2, stringUnit: "binary" }).map((value) => new JsonFrameEncoder().encode(value).subarray(0, -1));
+  /** Frames: valid JSON, random bytes (mostly invalid UTF-8), or valid JSON with one random byte put in. */
+  const frame = fc.oneof(
+    jsonBytes,
+    fc.uint8Array({ maxLength: 12 }).map(noFormFeed),
+    fc.tuple(jsonBytes, fc.nat(), fc.integer({ min: 0x80, max: 0xff })).map(([bytes, at, byte]) => {
+      const out = Array.from(bytes);
+      out.splice(at % (out.length + 1), 0, byte);
+      return Uint8Array.from(out);
+    }),
+  );
+
+  /** The reference: frame by frame, strict UTF-8 then JSON.parse, stopping at the first failure. */
+  function reference(frames: readonly Uint8Array[]): { values: unknown[]; code: string | undefined } {
+    const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const values: unknown[] = [];
+    for (const bytes of frames) {
+      let text: string;
+      try {
+        text = strict.decode(bytes);
+      } catch {
+        return { values, code: "ERR_IPC_INVALID_UTF8" };
+      }
+      try {
+        values.push(JSON.parse(text));
+      } catch {
+        return { values, code: "ERR_IPC_INVALID_JSON" };
+      }
+    }
+    return { values, code: undefined };
+  }
+
+  test("JsonFrameParser agrees with a frame-by-frame strict reference, in any chunking", () => {
+    fc.assert(
+      fc.property(fc.array(frame, { maxLength: 10 }), chunkSizes, (frames, sizes) => {
+        const bytes = concat(frames.flatMap((bytes) => [bytes, Uint8Array.of(0x0c)]));
+        const parser = new JsonFrameParser();
+        const values: unknown[] = [];
+        let code: string | undefined;
+        try {
+          for (const chunk of rechunk(bytes, sizes)) parser.push(chunk, (value) => values.push(value));
+          parser.end();
+        } catch (error) {
+          code = (error as { code?: string }).code;
+        }
+        expect({ values, code }).toEqual(reference(frames));
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
 describe("byte frames round-trip whatever the chunking", () => {
   for (const delimiter of DELIMITERS) {
     const name = JSON.stringify(delimiter);

