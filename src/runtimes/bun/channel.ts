@@ -34,6 +34,8 @@ function flushScheduledBatch(channel: BunChannel): void {
  *
  * The channel is created before its socket exists (a connect may still fail) and is attached in the
  * `open` callback; the handlers below reach it through `socket.data`.
+ *
+ * @internal Used by the Bun runtime adapter only; user code gets channels from `bunRuntime`.
  */
 export class BunChannel implements ByteChannel {
   readonly closed: Promise<void>;
@@ -312,6 +314,8 @@ export class BunChannel implements ByteChannel {
 /**
  * The socket callbacks every channel shares: each forwards to the channel in `socket.data`. Bun
  * hands `data` a fresh `Uint8Array` per call (`binaryType: "uint8array"`), never reused.
+ *
+ * @internal Used by the Bun runtime adapter only.
  */
 export const channelHandlers = {
   binaryType: "uint8array",

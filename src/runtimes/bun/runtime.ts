@@ -22,7 +22,20 @@ const connectHandlers = {
   },
 } satisfies SocketHandler<BunChannel, "uint8array"> as unknown as Handlers;
 
-/** The Bun runtime adapter: `Bun.listen`/`Bun.connect` Unix sockets and `node:fs`. */
+/**
+ * The Bun runtime adapter: `Bun.listen`/`Bun.connect` Unix sockets (half-open allowed) and
+ * `node:fs/promises`. `serve()` and `connect()` of `ipc-streams/bun` use it; it is exported as
+ * `runtime` for code written against the {@link Runtime} contract.
+ *
+ * @example
+ * ```ts
+ * import { runtime } from "ipc-streams/bun";
+ *
+ * const channel = await runtime.connect("/tmp/app.world"); // a raw ByteChannel
+ * channel.write(new TextEncoder().encode('{"type":"hello","data":{}}\f'));
+ * await channel.end();
+ * ```
+ */
 export const bunRuntime: Runtime = {
   name: "bun",
   maxSocketPathBytes: process.platform === "linux" ? 107 : 103,
@@ -45,7 +58,7 @@ export const bunRuntime: Runtime = {
     return channel;
   },
 
-  async listen(path, onChannel) {
+  listen(path, onChannel) {
     let listener: { stop(closeActiveConnections?: boolean): void };
     try {
       listener = Bun.listen<BunChannel>({
@@ -63,15 +76,17 @@ export const bunRuntime: Runtime = {
         } satisfies SocketHandler<BunChannel, "uint8array"> as unknown as Handlers,
       });
     } catch (error) {
-      throw systemError(error as ErrnoError, path, "listen on", false);
+      // Bun.listen binds synchronously and throws.
+      return Promise.reject(systemError(error as ErrnoError, path, "listen on", false));
     }
-    return {
-      async close() {
+    return Promise.resolve({
+      close() {
         // Stops accepting at once; live connections are closed by the shared code. Bun also
         // unlinks the socket file here; the shared code's removal then finds nothing to do.
         listener.stop(false);
+        return Promise.resolve();
       },
-    };
+    });
   },
 
   async pathInfo(path) {
