@@ -1,7 +1,7 @@
 import type { CodecOptions } from "./codec.ts";
 import { Connection } from "./connection.ts";
 import { IpcError } from "./errors.ts";
-import { type SocketPathOptions, checkSocketPathLength, directoryOf, secureSocketRoot, socketPath } from "./paths.ts";
+import { checkSocketPathLength, directoryOf, type SocketPathOptions, secureSocketRoot, socketPath } from "./paths.ts";
 import type { ByteChannel, Runtime } from "./runtime.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
 
@@ -64,27 +64,42 @@ export async function connectWith<In, Out>(runtime: Runtime, options: ConnectOpt
   return connection;
 }
 
-/** `serve()` on a given runtime. */
+/**
+ * `serve()` on a given runtime. Each step is local and quick, so an abort is acted on between
+ * steps rather than raced: when `serve()` rejects with `ERR_IPC_ABORTED`, nothing it made is left
+ * (no listener, no socket file).
+ */
 export async function serveWith<In, Out>(runtime: Runtime, options: ServeOptions): Promise<Server<In, Out>> {
   const path = resolvePath(runtime, options);
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   if (!(Number.isSafeInteger(maxConnections) && maxConnections > 0)) {
-    throw new IpcError("ERR_IPC_INVALID_OPTION", "maxConnections must be a positive integer", { limit: maxConnections });
+    throw new IpcError("ERR_IPC_INVALID_OPTION", "maxConnections must be a positive integer", {
+      limit: maxConnections,
+    });
   }
   const { signal } = options;
   throwIfAborted(signal);
-  await untilAborted(prepareSocketDirectory(runtime, options), signal);
-  await untilAborted(clearStaleSocket(runtime, path), signal);
+  await prepareSocketDirectory(runtime, options);
+  throwIfAborted(signal);
+  await clearStaleSocket(runtime, path);
+  throwIfAborted(signal);
 
   let server: Server<In, Out> | undefined;
   const waiting: ByteChannel[] = [];
-  const listener = await untilAborted(
-    runtime.listen(path, (channel) => (server ? server.accept(channel) : waiting.push(channel))),
-    signal,
-    (late) => late.close(),
-  );
-  const mode = 0o600 | (options.readableAll ? 0o044 : 0) | (options.writableAll ? 0o022 : 0);
-  await runtime.changeMode(path, mode);
+  const listener = await runtime.listen(path, (channel) => (server ? server.accept(channel) : waiting.push(channel)));
+  const unbind = async () => {
+    await listener.close();
+    await runtime.removeFile(path);
+  };
+  try {
+    const mode = 0o600 | (options.readableAll ? 0o044 : 0) | (options.writableAll ? 0o022 : 0);
+    await runtime.changeMode(path, mode);
+    throwIfAborted(signal);
+  } catch (error) {
+    for (const channel of waiting) channel.destroy();
+    await unbind().catch(() => {});
+    throw error;
+  }
   server = new Server<In, Out>(path, options, maxConnections, () => runtime.removeFile(path));
   server.attach(listener);
   for (const channel of waiting) server.accept(channel);
@@ -121,8 +136,12 @@ async function prepareSocketDirectory(runtime: Runtime, options: ServeOptions): 
   }
   const environment = runtime.socketRootEnvironment();
   const root = secureSocketRoot(environment).slice(0, -1);
-  await runtime.makeDirectory(root, 0o700);
-  const info = await runtime.pathInfo(root);
+  // Only a missing root is created; whatever is there already is checked as it is.
+  let info = await runtime.pathInfo(root);
+  if (info === undefined) {
+    await runtime.makeDirectory(root, 0o700);
+    info = await runtime.pathInfo(root);
+  }
   const problem =
     info === undefined
       ? "does not exist"
@@ -173,12 +192,19 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Waits for `work`, or rejects with `ERR_IPC_ABORTED` when `signal` aborts first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, discard?: (late: T) => unknown): Promise<T> {
+function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  discard?: (late: T) => unknown,
+): Promise<T> {
   if (signal === undefined) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
       reject(abortedError(signal));
-      work.then((late) => discard?.(late), () => {});
+      work.then(
+        (late) => discard?.(late),
+        () => {},
+      );
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort, { once: true });

@@ -1,6 +1,6 @@
-import { type CodecOptions, type MessageCodec, createCodec } from "./codec.ts";
+import { type CodecOptions, createCodec, type MessageCodec } from "./codec.ts";
 import { IpcError } from "./errors.ts";
-import { type IpcEvent, event } from "./event.ts";
+import { event, type IpcEvent } from "./event.ts";
 import type { ByteChannel } from "./runtime.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
@@ -62,6 +62,11 @@ export class Connection<In = unknown, Out = In> {
   #writing = true;
   #failure: IpcError | undefined;
   #closing: Promise<void> | undefined;
+  /** Messages handed to `writable` so far (counted by its queuing strategy), and those its sink took. */
+  #queuedWrites = 0;
+  #sinkWrites = 0;
+  /** Wakes a `close()` waiting for the writable's queue to reach the socket. */
+  #onSinkProgress: (() => void) | undefined;
 
   /**
    * Wraps a connected socket. Called by `connect()` and by servers; not needed in user code.
@@ -82,16 +87,38 @@ export class Connection<In = unknown, Out = In> {
         this.#stopReading();
       },
     });
-    this.writable = new WritableStream<Out>({
-      start: (controller) => {
-        this.#writableController = controller;
+    this.writable = new WritableStream<Out>(
+      {
+        start: (controller) => {
+          this.#writableController = controller;
+        },
+        write: (message) => {
+          this.#sinkWrites++;
+          this.#sinkProgressed();
+          let frame: Uint8Array;
+          try {
+            frame = this.#codec.encode(message);
+          } catch (error) {
+            // A message JSON cannot carry errors the writable (the stream's rule for a failed
+            // write); our side is half-closed so the peer is not left waiting. Reading goes on.
+            void this.#endWriting().catch(() => {});
+            throw error;
+          }
+          return this.#send(frame);
+        },
+        close: () => this.#endWriting(),
+        abort: (reason) => {
+          this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
+        },
       },
-      write: (message) => this.#send(this.#codec.encode(message)),
-      close: () => this.#endWriting(),
-      abort: (reason) => {
-        this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
+      {
+        highWaterMark: 1,
+        size: () => {
+          this.#queuedWrites++;
+          return 1;
+        },
       },
-    });
+    );
     this.closed = channel.closed.then(() => {
       if (this.#failure) throw this.#failure;
       // The socket closed under us: end whichever side is still open.
@@ -104,20 +131,20 @@ export class Connection<In = unknown, Out = In> {
   }
 
   /**
-   * Sends one `{type, data}` event, node-ipc's `emit`. The frame is encoded at once, so a value
-   * JSON cannot carry (or an event that fails `validate`) throws here and nothing is sent. Await
-   * the promise to respect backpressure. `emit` writes directly, ahead of messages still queued
-   * in `writable`: use one or the other for a given stretch of messages.
+   * Sends one `{type, data}` event, node-ipc's `emit`. The frame is encoded at once: data JSON
+   * cannot carry (a BigInt, a cycle) throws `ERR_IPC_INVALID_PAYLOAD` synchronously, as does a
+   * frame over `maxFrameSize` (`ERR_IPC_FRAME_TOO_LARGE`) or an event that fails `validate`, and
+   * nothing is sent. The returned promise resolves once the OS took the bytes (await it to respect
+   * backpressure) and rejects with `ERR_IPC_CLOSED` (or the connection's failure) when the
+   * connection can no longer send. `emit` writes directly, ahead of messages still queued in
+   * `writable`: use one or the other for a given stretch of messages.
    *
    * @param type the event name
    * @param data the payload; omitted means `{}`, as in node-ipc
+   * @throws {IpcError} when the event cannot be encoded; nothing is sent then
    */
   emit<Type extends EmitType<Out>>(type: Type, data?: EmitData<Out, Type>): Promise<void> {
-    try {
-      return this.sendFrame(this.#codec.encodeEvent(event(type, data)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.sendFrame(this.#codec.encodeEvent(event(type, data)));
   }
 
   /**
@@ -165,35 +192,71 @@ export class Connection<In = unknown, Out = In> {
     if (this.#writing) {
       if (!this.writable.locked) await this.writable.close().catch(() => {});
       else {
+        // A writer holds the writable: let what it already wrote reach the socket, then end.
+        await this.#queuedWritesSent();
+        const wasWriting = this.#writing;
         await this.#endWriting().catch(() => {});
-        this.#writableController.error(new IpcError("ERR_IPC_CLOSED", "the connection was closed", { path: this.path }));
+        if (wasWriting) {
+          this.#writableController.error(
+            new IpcError("ERR_IPC_CLOSED", "the connection was closed", { path: this.path }),
+          );
+        }
       }
     }
     this.#channel.destroy();
     await this.closed.catch(() => {});
   }
 
+  /** Resolves once every message written to `writable` so far reached the sink (or writing stopped). */
+  async #queuedWritesSent(): Promise<void> {
+    const target = this.#queuedWrites;
+    while (this.#writing && this.#sinkWrites < target) {
+      await new Promise<void>((resolve) => {
+        this.#onSinkProgress = resolve;
+      });
+    }
+  }
+
+  #sinkProgressed(): void {
+    const wake = this.#onSinkProgress;
+    this.#onSinkProgress = undefined;
+    wake?.();
+  }
+
+  /**
+   * Reads until at least one message is delivered (or the input ends): a pull that delivers
+   * nothing is not repeated by the stream, so returning early would stall a frame that spans
+   * several reads.
+   */
   async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
-    let chunk: Uint8Array<ArrayBuffer> | null;
     try {
-      chunk = await this.#channel.read();
-      if (!this.#reading) return;
-      if (chunk === null) {
-        this.#codec.end();
-        this.#reading = false;
-        controller.close();
-        if (!this.#writing) this.#channel.destroy();
-        return;
+      let delivered = false;
+      while (!delivered) {
+        const chunk = await this.#channel.read();
+        if (!this.#reading) return;
+        if (chunk === null) {
+          this.#codec.end();
+          this.#reading = false;
+          controller.close();
+          if (!this.#writing) this.#channel.destroy();
+          return;
+        }
+        this.#codec.push(chunk, (message) => {
+          delivered = true;
+          controller.enqueue(message as In);
+        });
       }
-      this.#codec.push(chunk, (message) => controller.enqueue(message as In));
     } catch (error) {
-      this.#fail(asIpcError(error, this.path));
+      // After reading was stopped, a failing read is only the socket going away under it.
+      if (this.#reading) this.#fail(asIpcError(error, this.path));
     }
   }
 
   #send(frame: Uint8Array): Promise<void> | undefined {
     if (!this.#writing) {
-      throw this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path });
+      throw (
+        this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path })
+      );
     }
     const wait = this.#channel.write(frame);
     return wait?.catch((error: unknown) => {
@@ -206,13 +269,20 @@ export class Connection<In = unknown, Out = In> {
   async #endWriting(): Promise<void> {
     if (!this.#writing) return;
     this.#writing = false;
+    this.#sinkProgressed();
     await this.#channel.end();
     if (!this.#reading) this.#channel.destroy();
   }
 
+  /** Stops reading: a reader still holding `readable` gets the messages already queued, then the end. */
   #stopReading(): void {
     if (!this.#reading) return;
     this.#reading = false;
+    try {
+      this.#readableController.close();
+    } catch {
+      // Cancelled: the stream is already closed.
+    }
     if (!this.#writing) this.#channel.destroy();
   }
 
@@ -227,6 +297,7 @@ export class Connection<In = unknown, Out = In> {
     if (this.#writing) {
       this.#writing = false;
       this.#writableController.error(error);
+      this.#sinkProgressed();
     }
     this.#channel.destroy();
   }

@@ -100,10 +100,16 @@ export class Server<In = unknown, Out = In> {
 
   /**
    * Sends one message to every live connection, node-ipc's `broadcast`. The message is encoded
-   * once; resolves when every connection took it. A connection that fails is skipped (its own
+   * once, up front: one that cannot be encoded throws synchronously (as `emit` does) and nothing
+   * is sent. Resolves when every connection took it; a connection that fails is skipped (its own
    * streams report why).
    *
    * @param message the message, as written to each connection's `writable`
+   * @throws {IpcError} when the message cannot be encoded; nothing is sent then
+   * @example
+   * ```ts
+   * await server.broadcast({ type: "tick", data: { n: 1 } });
+   * ```
    */
   broadcast(message: Out): Promise<void>;
   /**
@@ -113,17 +119,22 @@ export class Server<In = unknown, Out = In> {
    *
    * @param type the event name
    * @param data the payload; omitted means `{}`, as in node-ipc
+   * @throws {IpcError} when the event cannot be encoded; nothing is sent then
+   * @example
+   * ```ts
+   * await server.broadcast("tick", { n: 1 }); // {"type":"tick","data":{"n":1}} to every client
+   * ```
    */
   broadcast(type: string, data?: unknown): Promise<void>;
-  async broadcast(...args: [unknown, unknown?]): Promise<void> {
+  broadcast(...args: [unknown, unknown?]): Promise<void> {
     const [first] = this.#live;
-    if (first === undefined) return;
+    if (first === undefined) return Promise.resolve();
     const [head, data] = args;
     const frame =
       typeof head === "string" || args.length === 2
         ? first.encodeEvent(event(head as string, data))
         : first.encodeMessage(head);
-    await Promise.all([...this.#live].map((connection) => connection.sendFrame(frame).catch(() => {})));
+    return Promise.all([...this.#live].map((connection) => connection.sendFrame(frame).catch(() => {}))).then(() => {});
   }
 
   /**

@@ -1,0 +1,234 @@
+/**
+ * Messages over a Unix socket: echo, ordering, big frames, many clients, half-close, broadcast
+ * and emit. Runs unchanged on Node, Bun and Deno (see test/runtime.ts).
+ */
+import { afterAll, describe, expect, test } from "vitest";
+import type { Connection, EventOf } from "../src/index.ts";
+import { acceptor, drain, echo, range, socketDirectory, streamOf, take, thrownBy } from "./fixtures/sockets.ts";
+import { ipc, runtimeName } from "./runtime.ts";
+
+const sockets = socketDirectory();
+afterAll(() => sockets.remove());
+
+describe(`sockets on ${runtimeName}: messages`, () => {
+  test("echo: emit and writable both reach the server, replies come back", async () => {
+    const path = sockets.path("echo");
+    const server = await ipc.serve({ path });
+    echo(server);
+    const client = await ipc.connect({ path });
+    await client.emit("hello", { a: 1 });
+    const writer = client.writable.getWriter();
+    await writer.write({ type: "second", data: [1, "two", null] });
+    writer.releaseLock();
+    expect(await take(client.readable, 2)).toEqual([
+      { type: "hello", data: { a: 1 } },
+      { type: "second", data: [1, "two", null] },
+    ]);
+    await client.close();
+    await server.close();
+  });
+
+  test("100,000 messages arrive complete and in order, both ways", async () => {
+    const path = sockets.path("order");
+    const server = await ipc.serve({ path });
+    echo(server);
+    const client = await ipc.connect<{ type: string; data: number }>({ path });
+    const count = 100_000;
+    const sending = streamOf(range(count))
+      .pipeThrough(
+        new TransformStream<number, { type: string; data: number }>({
+          transform: (i, controller) => controller.enqueue({ type: "n", data: i }),
+        }),
+      )
+      .pipeTo(client.writable, { preventClose: true });
+    let expected = 0;
+    const reader = client.readable.getReader();
+    while (expected < count) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.type !== "n" || value.data !== expected) {
+        throw new Error(`message ${expected} arrived as ${JSON.stringify(value)}`);
+      }
+      expected++;
+    }
+    expect(expected).toBe(count);
+    await sending;
+    reader.releaseLock();
+    await client.close();
+    await server.close();
+  });
+
+  test("a 1 MiB frame passes the default maxFrameSize; one byte more is refused before sending", async () => {
+    const path = sockets.path("1mib");
+    const server = await ipc.serve({ path });
+    echo(server);
+    const client = await ipc.connect({ path });
+    const oneMiB = 1024 * 1024;
+    // {"type":"big","data":"…"} is 24 bytes plus the string's UTF-8.
+    const text = "é".repeat((oneMiB - 24) / 2);
+    expect(new TextEncoder().encode(JSON.stringify({ type: "big", data: text })).byteLength).toBe(oneMiB);
+    await client.emit("big", text);
+    const [echoed] = await take(client.readable, 1);
+    expect(echoed).toEqual({ type: "big", data: text });
+    expect(thrownBy(() => client.emit("big", `${text}x`))).toMatchObject({
+      code: "ERR_IPC_FRAME_TOO_LARGE",
+      limit: oneMiB,
+    });
+    // Nothing was sent: the next message is the next thing the server echoes.
+    await client.emit("after", 1);
+    expect(await take(client.readable, 1)).toEqual([{ type: "after", data: 1 }]);
+    await client.close();
+    await server.close();
+  });
+
+  test("10 MiB frames both ways with maxFrameSize raised on both sides", async () => {
+    const path = sockets.path("10mib");
+    const maxFrameSize = 16 * 1024 * 1024;
+    const server = await ipc.serve({ path, maxFrameSize });
+    echo(server);
+    const client = await ipc.connect({ path, maxFrameSize });
+    const data = Array.from({ length: 10 }, (_, i) => String.fromCharCode(97 + i).repeat(1024 * 1024));
+    await client.emit("huge", data);
+    const [echoed] = await take(client.readable, 1);
+    expect(echoed).toEqual({ type: "huge", data });
+    await client.close();
+    await server.close();
+  });
+
+  test("200 concurrent clients on one server each get their own replies", async () => {
+    const path = sockets.path("many");
+    const server = await ipc.serve({ path, maxConnections: 200 });
+    echo(server);
+    const clients = await Promise.all(Array.from({ length: 200 }, () => ipc.connect({ path })));
+    await Promise.all(
+      clients.map(async (client, id) => {
+        for (let round = 0; round < 3; round++) await client.emit("ping", { id, round });
+        expect(await take(client.readable, 3)).toEqual(
+          [0, 1, 2].map((round) => ({ type: "ping", data: { id, round } })),
+        );
+      }),
+    );
+    expect(server.connectionCount).toBe(200);
+    await Promise.all(clients.map((client) => client.close()));
+    await server.close();
+  });
+});
+
+describe(`sockets on ${runtimeName}: half-close and broadcast`, () => {
+  test("writable.close() flushes, then the peer's readable ends while the other direction still works", async () => {
+    const path = sockets.path("half");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const writer = client.writable.getWriter();
+    for (let i = 0; i < 1000; i++) void writer.write({ type: "up", data: i });
+    await writer.close();
+    const serverSide = await accepted.next();
+    // Everything written before close() arrives, then the server's readable ends on its own.
+    const received = await drain(serverSide.readable);
+    expect(received).toEqual(Array.from({ length: 1000 }, (_, i) => ({ type: "up", data: i })));
+    // The server can still talk to the client, which can still read.
+    await serverSide.emit("down", "still open");
+    expect(await take(client.readable, 1)).toEqual([{ type: "down", data: "still open" }]);
+    await serverSide.writable.close();
+    expect(await drain(client.readable)).toEqual([]);
+    await expect(client.closed).resolves.toBeUndefined();
+    await expect(serverSide.closed).resolves.toBeUndefined();
+    expect(server.connectionCount).toBe(0);
+    await server.close();
+  });
+
+  test("broadcast(message) and broadcast(type, data) reach every client, in order", async () => {
+    const path = sockets.path("broadcast");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const clients: Connection[] = [];
+    for (let i = 0; i < 3; i++) {
+      clients.push(await ipc.connect({ path }));
+      await accepted.next();
+    }
+    await server.broadcast({ type: "whole", data: [1, 2] });
+    await server.broadcast("tick", { n: 2 });
+    await server.broadcast("ping");
+    for (const client of clients) {
+      expect(await take(client.readable, 3)).toEqual([
+        { type: "whole", data: [1, 2] },
+        { type: "tick", data: { n: 2 } },
+        { type: "ping", data: {} },
+      ]);
+    }
+    // An unserialisable broadcast throws before anything is written.
+    expect(thrownBy(() => server.broadcast("bad", { big: 1n }))).toMatchObject({ code: "ERR_IPC_INVALID_PAYLOAD" });
+    await server.broadcast("good");
+    for (const client of clients) expect(await take(client.readable, 1)).toEqual([{ type: "good", data: {} }]);
+    await Promise.all(clients.map((client) => client.close()));
+    await server.close();
+  });
+});
+
+interface ClientEvents {
+  hello: { name: string };
+  count: number;
+}
+
+describe(`sockets on ${runtimeName}: emit`, () => {
+  test("emit sends typed {type, data} events; omitted data is {} as in node-ipc", async () => {
+    const path = sockets.path("emit");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect<unknown, EventOf<ClientEvents>>({ path });
+    await client.emit("hello", { name: "typed" });
+    await client.emit("count", 0);
+    // Types are checked by tsc only; at run time these are sent as they are.
+    // @ts-expect-error not one of the connection's event types
+    await client.emit("goodbye");
+    // @ts-expect-error the payload of "count" is a number
+    await client.emit("count", "three");
+    // @ts-expect-error the payload of "hello" needs a name
+    await client.emit("hello", { nom: "typo" });
+    const serverSide = await accepted.next();
+    expect(await take(serverSide.readable, 5)).toEqual([
+      { type: "hello", data: { name: "typed" } },
+      { type: "count", data: 0 },
+      { type: "goodbye", data: {} },
+      { type: "count", data: "three" },
+      { type: "hello", data: { nom: "typo" } },
+    ]);
+    await client.close();
+    await server.close();
+  });
+
+  test("unserialisable data throws synchronously and nothing is sent; emit after close rejects", async () => {
+    const path = sockets.path("emit-errors");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const cycle: { self?: unknown } = {};
+    cycle.self = cycle;
+    for (const bad of [{ big: 10n }, cycle]) {
+      const thrown = thrownBy(() => client.emit("bad", bad));
+      expect(thrown).toBeInstanceOf(ipc.IpcError);
+      expect(thrown).toMatchObject({ code: "ERR_IPC_INVALID_PAYLOAD" });
+    }
+    await client.emit("good", 1);
+    const serverSide = await accepted.next();
+    // The first message the server sees is the good one: the bad ones wrote nothing.
+    expect(await take(serverSide.readable, 1)).toEqual([{ type: "good", data: 1 }]);
+    await client.close();
+    await expect(client.emit("late", 1)).rejects.toMatchObject({ code: "ERR_IPC_CLOSED" });
+    await server.close();
+  });
+
+  test("with validate, an invalid event type throws before sending", async () => {
+    const path = sockets.path("emit-validate");
+    const server = await ipc.serve({ path });
+    echo(server);
+    const client = await ipc.connect({ path, validate: true });
+    expect(thrownBy(() => client.emit("connect", {}))).toMatchObject({ code: "ERR_IPC_RESERVED_EVENT" });
+    expect(thrownBy(() => client.emit("", {}))).toMatchObject({ code: "ERR_IPC_INVALID_EVENT" });
+    await client.emit("fine", 2);
+    expect(await take(client.readable, 1)).toEqual([{ type: "fine", data: 2 }]);
+    await client.close();
+    await server.close();
+  });
+});
