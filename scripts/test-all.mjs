@@ -247,6 +247,8 @@ function line(result) {
 }
 
 const started = performance.now();
+// A full run starts from an empty test-results/, so the interop table never shows a stale result.
+if (!partial) rmSync(resultsDir, { recursive: true, force: true });
 mkdirSync(resultsDir, { recursive: true });
 
 if (!partial) {
