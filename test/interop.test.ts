@@ -1,0 +1,889 @@
+/**
+ * Interoperation with the real node-ipc packages (9.2.1, @achrinza 10.1.11, 12.0.0, 14.0.0), both
+ * directions, on the runtime running the suite. Each node-ipc peer is a child process
+ * (test/peers/node-ipc-peer.mjs) driven over stdin/stdout. Every scenario's outcome is recorded into
+ * test-results/interop-<runtime>.json; scripts/interop-table.mjs turns those files into the README
+ * table.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { EVENT_TIMEOUT, LINES, type Line, Peer, type PeerEvent, stopAllPeers, untag } from "./peers/harness.ts";
+import { ipc, runtimeName } from "./runtime.ts";
+
+type Connection = Awaited<ReturnType<typeof ipc.connect>>;
+type Server = Awaited<ReturnType<typeof ipc.serve>>;
+type ServeOptions = Parameters<typeof ipc.serve>[0];
+type ConnectOptions = Parameters<typeof ipc.connect>[0];
+
+/** `node20`, `node22`, `bun` or `deno`: the two Node lanes are reported apart. */
+const runtimeLabel = runtimeName === "node" ? `node${process.versions.node.split(".")[0]}` : runtimeName;
+const dir = mkdtempSync(join(tmpdir(), "ipcs-interop-"));
+const root = `${dir}/`;
+const APPSPACE = "interop.";
+const MiB = 1024 * 1024;
+const SLOW = 180_000;
+
+// -----------------------------------------------------------------------------------------------
+// Results: every scenario is registered when declared, so one that never ran counts as failed.
+
+const TO_US = "node-ipc client → our server";
+const FROM_US = "our client → node-ipc server";
+type Direction = typeof TO_US | typeof FROM_US;
+
+interface Outcome {
+  line: Line;
+  direction: Direction;
+  scenario: string;
+  ran: boolean;
+  passed: boolean;
+  error?: string;
+}
+
+const outcomes: Outcome[] = [];
+const peerNodes: Partial<Record<Line, string>> = {};
+
+function scenario(line: Line, direction: Direction, name: string, body: () => Promise<void>, timeout?: number): void {
+  const outcome: Outcome = { line, direction, scenario: name, ran: false, passed: false };
+  outcomes.push(outcome);
+  test(
+    name,
+    async () => {
+      outcome.ran = true;
+      try {
+        await body();
+        outcome.passed = true;
+      } catch (error) {
+        outcome.error = String(error instanceof Error ? error.message : error).slice(0, 500);
+        throw error;
+      }
+    },
+    timeout,
+  );
+}
+
+afterAll(async () => {
+  await runCleanups();
+  await stopAllPeers();
+  rmSync(dir, { recursive: true, force: true });
+  const resultsDir = fileURLToPath(new URL("../test-results/", import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  const report = {
+    runtime: runtimeLabel,
+    runtimeVersion: runtimeVersion(),
+    peerNode: peerNodes,
+    finished: new Date().toISOString(),
+    scenarios: outcomes,
+  };
+  writeFileSync(join(resultsDir, `interop-${runtimeLabel}.json`), `${JSON.stringify(report, null, 1)}\n`);
+});
+
+function runtimeVersion(): string {
+  const globals = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (globals.Bun) return globals.Bun.version;
+  if (globals.Deno) return globals.Deno.version.deno;
+  return process.version;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Cleanup: everything a scenario opens is closed after it, whatever happened.
+
+const cleanups: (() => unknown)[] = [];
+
+function defer(cleanup: () => unknown): void {
+  cleanups.push(cleanup);
+}
+
+async function runCleanups(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await within(Promise.resolve(cleanups.pop()?.()), 10_000, "cleanup");
+    } catch {
+      // best effort: the scenario's own assertions report what matters
+    }
+  }
+}
+
+afterEach(async () => {
+  await runCleanups();
+  await stopAllPeers();
+});
+
+// -----------------------------------------------------------------------------------------------
+// Our side
+
+class TimeoutError extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A held reader on one of our readables, with waits that fail with a clear message. */
+class Inbox<T = unknown> {
+  readonly #reader: ReadableStreamDefaultReader<T>;
+  #pending: Promise<ReadableStreamReadResult<T>> | undefined;
+
+  constructor(readable: ReadableStream<T>) {
+    this.#reader = readable.getReader();
+  }
+
+  #read(): Promise<ReadableStreamReadResult<T>> {
+    this.#pending ??= this.#reader.read();
+    return this.#pending;
+  }
+
+  async next(what: string, timeout = EVENT_TIMEOUT): Promise<T> {
+    const result = await within(this.#read(), timeout, what);
+    this.#pending = undefined;
+    if (result.done) throw new Error(`our stream ended while waiting for ${what}`);
+    return result.value;
+  }
+
+  async take(count: number, what: string, timeout = EVENT_TIMEOUT): Promise<T[]> {
+    const values: T[] = [];
+    while (values.length < count) values.push(await this.next(`${what} (${values.length + 1} of ${count})`, timeout));
+    return values;
+  }
+
+  /** Reads byte chunks until `length` bytes arrived. */
+  async bytes(length: number, what: string): Promise<Uint8Array> {
+    const chunks: Uint8Array[] = [];
+    let received = 0;
+    while (received < length) {
+      const chunk = (await this.next(`${what} (${received} of ${length} bytes)`)) as Uint8Array;
+      chunks.push(chunk);
+      received += chunk.byteLength;
+    }
+    return concat(chunks);
+  }
+
+  /** True when nothing arrives within `ms` (a pending read is kept for the next call). */
+  async quiet(ms: number): Promise<boolean> {
+    const arrived = this.#read().then(
+      () => false,
+      () => false,
+    );
+    return Promise.race([arrived, delay(ms).then(() => true)]);
+  }
+
+  /** How the stream finishes: a clean end, or the error it fails with. Any message is a failure. */
+  async outcome(what: string): Promise<{ ended: true } | { error: unknown }> {
+    try {
+      const result = await within(this.#read(), EVENT_TIMEOUT, what);
+      this.#pending = undefined;
+      if (result.done) return { ended: true };
+      throw new Error(`expected ${what}, got a message: ${JSON.stringify(result.value).slice(0, 200)}`);
+    } catch (error) {
+      if (error instanceof TimeoutError || (error instanceof Error && error.message.startsWith("expected"))) throw error;
+      return { error };
+    }
+  }
+}
+
+/** The `code` of what `action` throws or rejects with; `undefined` when it succeeds. */
+async function codeOf(action: () => unknown): Promise<unknown> {
+  try {
+    await action();
+    return undefined;
+  } catch (error) {
+    return (error as { code?: unknown }).code ?? String(error);
+  }
+}
+
+function errorSummary(outcome: { ended: true } | { error: unknown }): unknown {
+  if ("ended" in outcome) return { ended: true };
+  const error = outcome.error;
+  return {
+    ipcError: error instanceof ipc.IpcError,
+    code: (error as { code?: unknown }).code,
+  };
+}
+
+async function ourServer(options: ServeOptions): Promise<Server> {
+  const server = await ipc.serve(options);
+  defer(() => server.close());
+  return server;
+}
+
+async function ourClient(options: ConnectOptions): Promise<Connection> {
+  const connection = await ipc.connect(options);
+  defer(() => connection.close());
+  return connection;
+}
+
+async function accept(server: Server, what = "a connection on our server"): Promise<Connection> {
+  const reader = server.connections.getReader();
+  try {
+    const result = await within(reader.read(), EVENT_TIMEOUT, what);
+    if (result.done) throw new Error(`our server stopped while waiting for ${what}`);
+    const connection = result.value as Connection;
+    defer(() => connection.close());
+    return connection;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function writeBytes(connection: Connection, chunks: readonly Uint8Array[]): Promise<void> {
+  const writer = (connection.writable as WritableStream<Uint8Array>).getWriter();
+  for (const chunk of chunks) await writer.write(chunk);
+  writer.releaseLock();
+}
+
+// -----------------------------------------------------------------------------------------------
+// Vectors and payloads
+
+interface SendVector {
+  id: string;
+  call: string;
+  /** emit() arguments, tagged (see harness.ts): [type] or [type, data]. */
+  args: [unknown] | [unknown, unknown];
+  hex_9_10_12: string;
+  hex_14: string;
+}
+
+/** node-ipc-protocol spec §11.1: emit calls and the exact bytes each node-ipc line writes. */
+const VECTORS: SendVector[] = JSON.parse(
+  readFileSync(fileURLToPath(new URL("./peers/send-vectors.json", import.meta.url)), "utf8"),
+);
+
+const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
+
+/**
+ * The vectors we send ourselves: a non-empty string type that is neither reserved nor an
+ * Object.prototype name (the spec's rule for senders). We never rewrite data, so our bytes are
+ * the ones node-ipc 14 writes.
+ */
+const OUR_VECTORS = VECTORS.filter(({ args: [type] }) => {
+  return (
+    typeof type === "string" &&
+    type !== "" &&
+    !ipc.RESERVED_EVENT_TYPES.includes(type) &&
+    !PROTOTYPE_NAMES.includes(type)
+  );
+});
+const OUR_TYPES = [...new Set(OUR_VECTORS.map(({ args: [type] }) => type as string))];
+
+function hexFor(line: Line, vector: SendVector): string {
+  return line === "14" ? vector.hex_14 : vector.hex_9_10_12;
+}
+
+function fromHex(hex: string): Uint8Array {
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
+function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** The message a frame carries: JSON.parse of its text without the delimiter. */
+function frameMessage(hex: string): unknown {
+  return JSON.parse(new TextDecoder().decode(fromHex(hex).subarray(0, -1)));
+}
+
+/** Our emit() for a vector: emit(type) when the call has no data argument. */
+function emitVector(connection: Connection, vector: SendVector): Promise<void> {
+  const [type, data] = vector.args;
+  return vector.args.length === 1
+    ? connection.emit(type as string)
+    : connection.emit(type as string, untag(data));
+}
+
+/** About 1 MiB of text mixing 1- to 4-byte characters and the delimiter. */
+const BIG_TEXT = { $: "repeat", text: "aé€😀\f", count: 95_326 };
+const bigText = untag(BIG_TEXT) as string;
+
+/** Valid UTF-8 mixing 1- to 4-byte sequences, NUL, the delimiter and newlines. */
+const UTF8_BYTES = new TextEncoder().encode("raw\u0000\f\n é€😀 {\"type\":\"x\"}\r\n".repeat(64));
+/** Every byte value, twice, in a scrambled order. */
+const ALL_BYTES = Uint8Array.from({ length: 512 }, (_, i) => (i * 167 + 13) % 256);
+
+function chunksOf(bytes: Uint8Array, size: number): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return chunks;
+}
+
+/** The size of the frame that carries `{type, data: text}`, delimiter excluded. */
+function frameSize(type: string, text: string): number {
+  return new TextEncoder().encode(JSON.stringify({ type, data: text })).byteLength;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Peers
+
+const isEvent =
+  (ev: string, extra: Partial<PeerEvent> = {}) =>
+  (event: PeerEvent) =>
+    event.ev === ev && Object.entries(extra).every(([key, value]) => event[key] === value);
+
+let counter = 0;
+function uniqueId(line: Line): string {
+  counter += 1;
+  return `ipcs-${runtimeLabel}-${line}-${counter}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+async function startPeer(line: Line): Promise<Peer> {
+  const peer = await Peer.start(line);
+  peerNodes[line] = peer.node;
+  return peer;
+}
+
+interface ToUsSetup {
+  id: string;
+  peer: Peer;
+  server: Server;
+  connection: Connection;
+  inbox: Inbox;
+}
+
+/**
+ * node-ipc client → our server, in the temp dir: the peer's socketRoot/appspace and ours match,
+ * and the peer connects with connectTo(id).
+ */
+async function nodeIpcClientToUs(
+  line: Line,
+  { peerConfig = {}, serve = {}, types = [] }: { peerConfig?: object; serve?: object; types?: string[] } = {},
+): Promise<ToUsSetup> {
+  const id = uniqueId(line);
+  const server = await ourServer({ id, socketRoot: root, appspace: APPSPACE, ...serve } as ServeOptions);
+  const peer = await startPeer(line);
+  await peer.config({ socketRoot: root, appspace: APPSPACE, ...peerConfig });
+  const { path } = await peer.request<{ path: string }>("connect", { name: id, types });
+  expect(path).toBe(server.path);
+  const [connection] = await Promise.all([accept(server), peer.next(isEvent("connect", { name: id }), "connect")]);
+  return { id, peer, server, connection, inbox: new Inbox(connection.readable) };
+}
+
+interface FromUsSetup {
+  id: string;
+  peer: Peer;
+  path: string;
+  connection: Connection;
+  inbox: Inbox;
+  socket: number;
+}
+
+/** Our client → node-ipc server in the temp dir: the peer serves with socketRoot/appspace/id. */
+async function usToNodeIpcServer(
+  line: Line,
+  { peerConfig = {}, connect = {}, types = [] }: { peerConfig?: object; connect?: object; types?: string[] } = {},
+): Promise<FromUsSetup> {
+  const id = uniqueId(line);
+  const peer = await startPeer(line);
+  await peer.config({ socketRoot: root, appspace: APPSPACE, id, ...peerConfig });
+  const { path } = await peer.request<{ path: string }>("serve", { types });
+  expect(path).toBe(`${root}${APPSPACE}${id}`);
+  const connection = await ourClient({ id, socketRoot: root, appspace: APPSPACE, ...connect } as ConnectOptions);
+  const { socket } = await peer.next(isEvent("server.connect"), "server connect");
+  return { id, peer, path, connection, inbox: new Inbox(connection.readable), socket: socket as number };
+}
+
+function messagesOf(events: readonly PeerEvent[]): { type: unknown; data: unknown }[] {
+  return events.map(({ type, data }) => ({ type, data }));
+}
+
+function concatPeerBytes(events: readonly PeerEvent[]): Uint8Array {
+  return concat(events.map((event) => event.bytes as Uint8Array));
+}
+
+/** Collects raw `data` events until `length` bytes arrived. */
+async function peerBytes(peer: Peer, ev: string, length: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  while (received < length) {
+    const event = await peer.next(isEvent(ev), `${ev} (${received} of ${length} bytes)`);
+    chunks.push(event.bytes as Uint8Array);
+    received += (event.bytes as Uint8Array).byteLength;
+  }
+  return concat(chunks);
+}
+
+// -----------------------------------------------------------------------------------------------
+// The scenarios
+
+for (const line of LINES) {
+  const legacy = line !== "14";
+
+  describe(`node-ipc ${line} on ${runtimeLabel}`, () => {
+    describe(TO_US, () => {
+      scenario(line, TO_US, "default socket path (connectTo(id) with node-ipc's defaults)", async () => {
+        const id = uniqueId(line);
+        // 9–12 default to /tmp/ (LEGACY_SOCKET_ROOT); our default root is 14's secure root.
+        const server = await ourServer(legacy ? { id, socketRoot: ipc.LEGACY_SOCKET_ROOT } : { id });
+        defer(() => rmSync(server.path, { force: true }));
+        const peer = await startPeer(line);
+        const { path } = await peer.request<{ path: string }>("connect", { name: id, types: ["reply"] });
+        expect(path).toBe(legacy ? `/tmp/app.${id}` : `${peer.defaultSocketRoot}app.${id}`);
+        expect(server.path).toBe(path);
+        const [connection] = await Promise.all([accept(server), peer.next(isEvent("connect"), "connect")]);
+        const inbox = new Inbox(connection.readable);
+        await peer.request("emit", { name: id, args: ["hello", { from: "node-ipc" }] });
+        expect(await inbox.next("hello")).toEqual({ type: "hello", data: { from: "node-ipc" } });
+        await connection.emit("reply", { to: "node-ipc" });
+        const reply = await peer.next(isEvent("message"), "reply");
+        expect(messagesOf([reply])).toEqual([{ type: "reply", data: { to: "node-ipc" } }]);
+      });
+
+      scenario(line, TO_US, "explicit socketRoot, appspace and id: emit in, reply out", async () => {
+        const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, { types: ["reply"] });
+        await peer.request("emit", { name: id, args: ["hello", { n: 1 }] });
+        expect(await inbox.next("hello")).toEqual({ type: "hello", data: { n: 1 } });
+        await connection.emit("reply", { n: 2 });
+        const reply = await peer.next(isEvent("message", { name: id }), "reply");
+        expect(messagesOf([reply])).toEqual([{ type: "reply", data: { n: 2 } }]);
+      });
+
+      scenario(line, TO_US, "spec send vectors arrive as {type, data}", async () => {
+        const { id, peer, inbox } = await nodeIpcClientToUs(line);
+        for (const vector of VECTORS) await peer.request("emit", { name: id, args: vector.args });
+        const received = await inbox.take(VECTORS.length, "the send vectors");
+        expect(received).toEqual(VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
+      });
+
+      scenario(line, TO_US, "spec send vectors: exact bytes (our raw server)", async () => {
+        const { id, peer, inbox } = await nodeIpcClientToUs(line, { serve: { raw: true } });
+        for (const vector of VECTORS) await peer.request("emit", { name: id, args: vector.args });
+        const expected = VECTORS.map((vector) => hexFor(line, vector)).join("");
+        expect(toHex(await inbox.bytes(expected.length / 2, "the vectors' bytes"))).toBe(expected);
+      });
+
+      scenario(line, TO_US, "our replies reach on(type) intact (unicode, \\f, nested, numbers, null)", async () => {
+        const { id, peer, connection } = await nodeIpcClientToUs(line, { types: OUR_TYPES });
+        for (const vector of OUR_VECTORS) await emitVector(connection, vector);
+        const received = await peer.collect(isEvent("message", { name: id }), OUR_VECTORS.length, "our vectors");
+        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex_14)));
+      });
+
+      scenario(line, TO_US, "our broadcast reaches every connected node-ipc client", async () => {
+        const { id, peer, server, inbox } = await nodeIpcClientToUs(line, { types: ["news"] });
+        const second = `${id}-2`;
+        await peer.request("connect", { name: second, path: server.path, types: ["news"] });
+        const [connection2] = await Promise.all([
+          accept(server, "the second client"),
+          peer.next(isEvent("connect", { name: second }), "second connect"),
+        ]);
+        expect(server.connectionCount).toBe(2);
+        await server.broadcast("news", { edition: 1 });
+        await server.broadcast("news");
+        const [first, firstEmpty] = await peer.collect(isEvent("message", { name: id }), 2, "news on client 1");
+        const [other, otherEmpty] = await peer.collect(isEvent("message", { name: second }), 2, "news on client 2");
+        const expected = [
+          { type: "news", data: { edition: 1 } },
+          { type: "news", data: {} },
+        ];
+        expect(messagesOf([first as PeerEvent, firstEmpty as PeerEvent])).toEqual(expected);
+        expect(messagesOf([other as PeerEvent, otherEmpty as PeerEvent])).toEqual(expected);
+        // Both connections still carry messages the other way.
+        await peer.request("emit", { name: second, args: ["hi", 2] });
+        expect(await new Inbox(connection2.readable).next("hi from client 2")).toEqual({ type: "hi", data: 2 });
+        await peer.request("emit", { name: id, args: ["hi", 1] });
+        expect(await inbox.next("hi from client 1")).toEqual({ type: "hi", data: 1 });
+      });
+
+      scenario(
+        line,
+        TO_US,
+        "1 MiB messages both ways",
+        async () => {
+          const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+            serve: { maxFrameSize: 2 * MiB },
+            types: ["big"],
+          });
+          expect(new TextEncoder().encode(bigText).byteLength).toBeGreaterThan(MiB);
+          await peer.request("emit", { name: id, args: ["big", BIG_TEXT] });
+          const message = (await inbox.next("1 MiB from node-ipc")) as { type: string; data: string };
+          expect(message.type).toBe("big");
+          expect(message.data === bigText).toBe(true);
+          await connection.emit("big", bigText);
+          const echoed = await peer.next(isEvent("message", { name: id }), "1 MiB from us");
+          expect(echoed.data === bigText).toBe(true);
+        },
+        SLOW,
+      );
+
+      scenario(
+        line,
+        TO_US,
+        "10,000 messages in order each way",
+        async () => {
+          const count = 10_000;
+          const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, { types: ["n"] });
+          await peer.request("emitMany", { name: id, type: "n", count });
+          const received = await inbox.take(count, "10,000 messages");
+          expect(received.every((message, i) => (message as { data: number }).data === i)).toBe(true);
+          for (let i = 0; i < count; i++) await connection.emit("n", i);
+          const events = await peer.collect(isEvent("message", { name: id }), count, "10,000 messages from us");
+          expect(events.every((event, i) => event.data === i)).toBe(true);
+        },
+        SLOW,
+      );
+
+      scenario(line, TO_US, "sync: true client: each message answered, the queue advances", async () => {
+        const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+          peerConfig: { sync: true },
+          types: ["ack"],
+        });
+        const count = 5;
+        await peer.request("emitMany", { name: id, type: "req", count });
+        expect(await inbox.next("req 0")).toEqual({ type: "req", data: 0 });
+        // Only the first request is written until we answer it.
+        expect(await inbox.quiet(400)).toBe(true);
+        for (let i = 0; i < count; i++) {
+          await connection.emit("ack", i);
+          if (i + 1 < count) expect(await inbox.next(`req ${i + 1}`)).toEqual({ type: "req", data: i + 1 });
+        }
+        const acks = await peer.collect(isEvent("message", { name: id }), count, "acks");
+        expect(acks.map((event) => event.data)).toEqual([0, 1, 2, 3, 4]);
+      });
+
+      const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
+        ? [
+            { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
+            { name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways", encoding: "latin1", bytes: ALL_BYTES },
+          ]
+        : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
+      for (const rawCase of rawCases) {
+        scenario(line, TO_US, rawCase.name, async () => {
+          const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+            peerConfig: { rawBuffer: true, ...(rawCase.encoding ? { encoding: rawCase.encoding } : {}) },
+            serve: { raw: true },
+          });
+          const bytes = rawCase.bytes;
+          for (const chunk of chunksOf(bytes, 100)) await peer.request("emit", { name: id, args: [chunk] });
+          expect(toHex(await inbox.bytes(bytes.length, "raw bytes from node-ipc"))).toBe(toHex(bytes));
+          await writeBytes(connection, chunksOf(bytes, 77));
+          expect(toHex(await peerBytes(peer, "data", bytes.length))).toBe(toHex(bytes));
+        });
+      }
+
+      scenario(line, TO_US, "a frame over our maxFrameSize: ERR_IPC_FRAME_TOO_LARGE", async () => {
+        const { id, peer, inbox } = await nodeIpcClientToUs(line, { serve: { maxFrameSize: 1000 } });
+        await peer.request("emit", { name: id, args: ["fits", "x".repeat(1000 - frameSize("fits", ""))] });
+        expect(await inbox.next("a 1000-byte frame")).toMatchObject({ type: "fits" });
+        await peer.request("emit", { name: id, args: ["big", "x".repeat(2000)] });
+        expect(errorSummary(await inbox.outcome("the size error"))).toEqual({
+          ipcError: true,
+          code: "ERR_IPC_FRAME_TOO_LARGE",
+        });
+      });
+
+      scenario(line, TO_US, "validate: a too-long or reserved type from node-ipc gets the right code", async () => {
+        const { id, peer, server, inbox } = await nodeIpcClientToUs(line, {
+          serve: { validate: { maxTypeLength: 8 } },
+        });
+        await peer.request("emit", { name: id, args: ["abcdefgh", 1] });
+        expect(await inbox.next("an 8-character type")).toEqual({ type: "abcdefgh", data: 1 });
+        await peer.request("emit", { name: id, args: ["abcdefghi", 1] });
+        expect(errorSummary(await inbox.outcome("the type-length error"))).toEqual({
+          ipcError: true,
+          code: "ERR_IPC_EVENT_TOO_LARGE",
+        });
+        const second = `${id}-2`;
+        await peer.request("connect", { name: second, path: server.path });
+        const connection2 = await accept(server, "the second client");
+        await peer.request("emit", { name: second, args: ["connect", { spoof: 1 }] });
+        expect(errorSummary(await new Inbox(connection2.readable).outcome("the reserved-type error"))).toEqual({
+          ipcError: true,
+          code: "ERR_IPC_RESERVED_EVENT",
+        });
+      });
+
+      scenario(line, TO_US, "our server closing: node-ipc sees disconnect, reconnects when it is back", async () => {
+        const { id, peer, server } = await nodeIpcClientToUs(line, { peerConfig: { retry: 100 } });
+        await server.close();
+        await peer.next(isEvent("disconnect", { name: id }), "disconnect");
+        const again = await ourServer({ id, socketRoot: root, appspace: APPSPACE });
+        expect(again.path).toBe(server.path);
+        const [connection] = await Promise.all([
+          accept(again, "the reconnection"),
+          peer.next(isEvent("connect", { name: id }), "reconnect"),
+        ]);
+        await peer.request("emit", { name: id, args: ["back", true] });
+        expect(await new Inbox(connection.readable).next("a message after reconnecting")).toEqual({
+          type: "back",
+          data: true,
+        });
+      });
+
+      scenario(line, TO_US, "ipc.disconnect(id) ends our connection's readable", async () => {
+        const { id, peer, connection, inbox } = await nodeIpcClientToUs(line);
+        await peer.request("emit", { name: id, args: ["last", 1] });
+        expect(await inbox.next("the last message")).toEqual({ type: "last", data: 1 });
+        await peer.request("disconnect", { name: id });
+        expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+        await within(connection.close(), EVENT_TIMEOUT, "close()");
+        await within(connection.closed, EVENT_TIMEOUT, "closed");
+      });
+
+      if (!legacy) {
+        scenario(line, TO_US, "parser 'guarded' client: frames within its limits pass; a bigger one closes it", async () => {
+          const limit = 1000;
+          const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+            peerConfig: { parser: "guarded", maxMessageSize: limit, retry: 100 },
+            types: ["fit", "big"],
+          });
+          await peer.request("emit", { name: id, args: ["hello", { guarded: true }] });
+          expect(await inbox.next("hello from a guarded client")).toEqual({ type: "hello", data: { guarded: true } });
+          const fits = "y".repeat(limit - frameSize("fit", ""));
+          await connection.emit("fit", fits);
+          const delivered = await peer.next(isEvent("message", { name: id }), "a frame at the limit");
+          expect(delivered.data).toBe(fits);
+          // One byte over: node-ipc 14 closes the connection (spec 8.2) and does not reconnect.
+          await connection.emit("big", `${fits}y`);
+          const failure = await peer.next(isEvent("error", { name: id }), "its protocol error");
+          expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
+          await peer.next(isEvent("destroy", { name: id }), "destroy (no reconnect)");
+          // It read everything we sent, so we see a clean end (FIN), not an error.
+          expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+        });
+
+        scenario(line, TO_US, "parser 'guarded' client over our limits: ERR_IPC_FRAME_TOO_LARGE", async () => {
+          const { id, peer, inbox } = await nodeIpcClientToUs(line, {
+            peerConfig: { parser: "guarded" },
+            serve: { maxFrameSize: 4096 },
+          });
+          await peer.request("emit", { name: id, args: ["big", "z".repeat(8192)] });
+          expect(errorSummary(await inbox.outcome("the size error"))).toEqual({
+            ipcError: true,
+            code: "ERR_IPC_FRAME_TOO_LARGE",
+          });
+        });
+
+        scenario(line, TO_US, "validate: true refuses what a guarded client would reject, before writing", async () => {
+          const { id, peer, connection } = await nodeIpcClientToUs(line, {
+            peerConfig: { parser: "guarded" },
+            serve: { validate: true },
+            types: ["ok"],
+          });
+          // Refused synchronously, nothing written.
+          expect(await codeOf(() => connection.emit("connect", {}))).toBe("ERR_IPC_RESERVED_EVENT");
+          expect(await codeOf(() => connection.emit("toString", {}))).toBe("ERR_IPC_INVALID_EVENT");
+          await connection.emit("ok", 1);
+          const delivered = await peer.next(isEvent("message", { name: id }), "ok");
+          expect(messagesOf([delivered])).toEqual([{ type: "ok", data: 1 }]);
+          expect(peer.has(isEvent("error"))).toBe(false);
+        });
+      }
+    });
+
+    describe(FROM_US, () => {
+      scenario(line, FROM_US, "default socket path (serve() with node-ipc's defaults)", async () => {
+        const id = uniqueId(line);
+        const peer = await startPeer(line);
+        await peer.config({ id });
+        const { path } = await peer.request<{ path: string }>("serve", { types: ["hello"] });
+        defer(() => rmSync(path, { force: true }));
+        expect(path).toBe(legacy ? `/tmp/app.${id}` : `${peer.defaultSocketRoot}app.${id}`);
+        const connection = await ourClient(legacy ? { id, socketRoot: ipc.LEGACY_SOCKET_ROOT } : { id });
+        expect(connection.path).toBe(path);
+        const { socket } = await peer.next(isEvent("server.connect"), "server connect");
+        await connection.emit("hello", { from: "us" });
+        const hello = await peer.next(isEvent("server.message"), "hello");
+        expect(messagesOf([hello])).toEqual([{ type: "hello", data: { from: "us" } }]);
+        await peer.request("serverEmit", { socket, args: ["reply", { to: "us" }] });
+        expect(await new Inbox(connection.readable).next("reply")).toEqual({ type: "reply", data: { to: "us" } });
+      });
+
+      scenario(line, FROM_US, "explicit socketRoot, appspace and id: emit in, server.emit out", async () => {
+        const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, { types: ["hello"] });
+        await connection.emit("hello", { n: 1 });
+        const hello = await peer.next(isEvent("server.message", { socket }), "hello");
+        expect(messagesOf([hello])).toEqual([{ type: "hello", data: { n: 1 } }]);
+        await peer.request("serverEmit", { socket, args: ["reply", { n: 2 }] });
+        expect(await inbox.next("reply")).toEqual({ type: "reply", data: { n: 2 } });
+      });
+
+      scenario(line, FROM_US, "our send vectors reach server.on(type) intact", async () => {
+        const { peer, connection, socket } = await usToNodeIpcServer(line, { types: OUR_TYPES });
+        for (const vector of OUR_VECTORS) await emitVector(connection, vector);
+        const received = await peer.collect(isEvent("server.message", { socket }), OUR_VECTORS.length, "our vectors");
+        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex_14)));
+      });
+
+      scenario(line, FROM_US, "our send vectors: exact bytes (node-ipc raw server)", async () => {
+        const { peer, connection } = await usToNodeIpcServer(line, { peerConfig: { rawBuffer: true } });
+        for (const vector of OUR_VECTORS) await emitVector(connection, vector);
+        const expected = OUR_VECTORS.map((vector) => vector.hex_14).join("");
+        expect(toHex(await peerBytes(peer, "server.data", expected.length / 2))).toBe(expected);
+      });
+
+      scenario(line, FROM_US, "spec send vectors via server.emit arrive as {type, data}", async () => {
+        const { peer, inbox, socket } = await usToNodeIpcServer(line);
+        for (const vector of VECTORS) await peer.request("serverEmit", { socket, args: vector.args });
+        const received = await inbox.take(VECTORS.length, "the send vectors");
+        expect(received).toEqual(VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
+      });
+
+      scenario(line, FROM_US, "spec send vectors via server.emit: exact bytes (our raw client)", async () => {
+        const { peer, inbox, socket } = await usToNodeIpcServer(line, { connect: { raw: true } });
+        for (const vector of VECTORS) await peer.request("serverEmit", { socket, args: vector.args });
+        const expected = VECTORS.map((vector) => hexFor(line, vector)).join("");
+        expect(toHex(await inbox.bytes(expected.length / 2, "the vectors' bytes"))).toBe(expected);
+      });
+
+      scenario(line, FROM_US, "server.broadcast reaches every one of our clients", async () => {
+        const { id, peer, inbox } = await usToNodeIpcServer(line);
+        const second = await ourClient({ id, socketRoot: root, appspace: APPSPACE });
+        await peer.next(isEvent("server.connect"), "second server connect");
+        await peer.request("broadcast", { args: ["news", { edition: 1 }] });
+        const expected = { type: "news", data: { edition: 1 } };
+        expect(await inbox.next("news on client 1")).toEqual(expected);
+        expect(await new Inbox(second.readable).next("news on client 2")).toEqual(expected);
+      });
+
+      scenario(
+        line,
+        FROM_US,
+        "1 MiB messages both ways",
+        async () => {
+          const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
+            connect: { maxFrameSize: 2 * MiB },
+            types: ["big"],
+          });
+          await connection.emit("big", bigText);
+          const received = await peer.next(isEvent("server.message", { socket }), "1 MiB from us");
+          expect(received.data === bigText).toBe(true);
+          await peer.request("serverEmit", { socket, args: ["big", BIG_TEXT] });
+          const message = (await inbox.next("1 MiB from node-ipc")) as { type: string; data: string };
+          expect(message.type).toBe("big");
+          expect(message.data === bigText).toBe(true);
+        },
+        SLOW,
+      );
+
+      scenario(
+        line,
+        FROM_US,
+        "10,000 messages in order each way",
+        async () => {
+          const count = 10_000;
+          const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, { types: ["n"] });
+          for (let i = 0; i < count; i++) await connection.emit("n", i);
+          const events = await peer.collect(isEvent("server.message", { socket }), count, "10,000 messages from us");
+          expect(events.every((event, i) => event.data === i)).toBe(true);
+          await peer.request("serverEmitMany", { socket, type: "n", count });
+          const received = await inbox.take(count, "10,000 messages");
+          expect(received.every((message, i) => (message as { data: number }).data === i)).toBe(true);
+        },
+        SLOW,
+      );
+
+      const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
+        ? [
+            { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
+            { name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways", encoding: "latin1", bytes: ALL_BYTES },
+          ]
+        : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
+      for (const rawCase of rawCases) {
+        scenario(line, FROM_US, rawCase.name, async () => {
+          const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
+            peerConfig: { rawBuffer: true, ...(rawCase.encoding ? { encoding: rawCase.encoding } : {}) },
+            connect: { raw: true },
+          });
+          const bytes = rawCase.bytes;
+          await writeBytes(connection, chunksOf(bytes, 77));
+          expect(toHex(await peerBytes(peer, "server.data", bytes.length))).toBe(toHex(bytes));
+          for (const chunk of chunksOf(bytes, 100)) await peer.request("serverEmit", { socket, args: [chunk] });
+          expect(toHex(await inbox.bytes(bytes.length, "raw bytes from node-ipc"))).toBe(toHex(bytes));
+        });
+      }
+
+      scenario(line, FROM_US, "a frame over our maxFrameSize: ERR_IPC_FRAME_TOO_LARGE", async () => {
+        const { peer, inbox, socket } = await usToNodeIpcServer(line, { connect: { maxFrameSize: 1000 } });
+        await peer.request("serverEmit", { socket, args: ["fits", "x".repeat(1000 - frameSize("fits", ""))] });
+        expect(await inbox.next("a 1000-byte frame")).toMatchObject({ type: "fits" });
+        await peer.request("serverEmit", { socket, args: ["big", "x".repeat(2000)] });
+        expect(errorSummary(await inbox.outcome("the size error"))).toEqual({
+          ipcError: true,
+          code: "ERR_IPC_FRAME_TOO_LARGE",
+        });
+      });
+
+      scenario(
+        line,
+        FROM_US,
+        legacy ? "server.stop(): our connection keeps working (9–12 close the listener only)" : "server.stop(): our readable ends (14 destroys its sockets)",
+        async () => {
+          const { peer, path, connection, inbox, socket } = await usToNodeIpcServer(line, { types: ["after"] });
+          await peer.request("stop");
+          if (legacy) {
+            const refused = await ipc.connect({ path }).then(
+              (late) => late.close().then(() => "connected"),
+              (error: { code?: string }) => error.code,
+            );
+            expect(refused).toBe("ERR_IPC_NO_SERVER");
+            await connection.emit("after", 1);
+            const after = await peer.next(isEvent("server.message", { socket }), "a message after stop()");
+            expect(messagesOf([after])).toEqual([{ type: "after", data: 1 }]);
+            await peer.request("serverEmit", { socket, args: ["still", 2] });
+            expect(await inbox.next("a reply after stop()")).toEqual({ type: "still", data: 2 });
+          } else {
+            expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+          }
+        },
+      );
+
+      scenario(line, FROM_US, "node-ipc process exits: our readable ends", async () => {
+        const { peer, connection, inbox } = await usToNodeIpcServer(line);
+        await peer.stop();
+        expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+        await within(connection.close(), EVENT_TIMEOUT, "close()");
+      });
+
+      if (!legacy) {
+        scenario(line, FROM_US, "parser 'guarded' server: frames within its limits pass; a bigger one closes it", async () => {
+          const limit = 1000;
+          const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
+            peerConfig: { parser: "guarded", maxMessageSize: limit },
+            types: ["fit", "big"],
+          });
+          const fits = "y".repeat(limit - frameSize("fit", ""));
+          await connection.emit("fit", fits);
+          const delivered = await peer.next(isEvent("server.message", { socket }), "a frame at the limit");
+          expect(delivered.data).toBe(fits);
+          await peer.request("serverEmit", { socket, args: ["hello", { guarded: true }] });
+          expect(await inbox.next("hello from a guarded server")).toEqual({ type: "hello", data: { guarded: true } });
+          await connection.emit("big", `${fits}y`);
+          const failure = await peer.next(isEvent("server.error"), "its protocol error");
+          expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
+          expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+        });
+
+        scenario(line, FROM_US, "parser 'guarded' server over our limits: ERR_IPC_FRAME_TOO_LARGE", async () => {
+          const { peer, inbox, socket } = await usToNodeIpcServer(line, {
+            peerConfig: { parser: "guarded" },
+            connect: { maxFrameSize: 4096 },
+          });
+          await peer.request("serverEmit", { socket, args: ["big", "z".repeat(8192)] });
+          expect(errorSummary(await inbox.outcome("the size error"))).toEqual({
+            ipcError: true,
+            code: "ERR_IPC_FRAME_TOO_LARGE",
+          });
+        });
+      }
+    });
+  });
+}

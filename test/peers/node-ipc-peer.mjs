@@ -1,0 +1,220 @@
+// A real node-ipc peer, driven by the interop tests over stdin/stdout.
+//
+//   node test/peers/node-ipc-peer.mjs <line>      line: 9 | 10 | 12 | 14
+//
+// Each process loads one node-ipc line (node-ipc keeps global state, so one process = one
+// instance) and is silent except for its protocol on stdout. Plain JS: Node 20 runs 9, 10 and 12.
+//
+// Protocol: one JSON object per line, both ways (described in README.md next to this file).
+//   test -> peer  {"id":1,"op":"connect","name":"c1","types":["reply"]}
+//   peer -> test  {"re":1,"ok":true,"result":{...}}   or   {"re":1,"ok":false,"error":{...}}
+//   peer -> test  {"ev":"message","name":"c1","type":"reply","data":{...}}   (unsolicited events)
+// Values JSON cannot carry are tagged: {"$":"undefined"}, {"$":"NaN"}, {"$":"bytes","base64":…}…
+
+import { createInterface } from "node:readline";
+
+const PACKAGES = { 9: "node-ipc-9", 10: "node-ipc-10", 12: "node-ipc-12", 14: "node-ipc-14" };
+const line = process.argv[2];
+if (!(line in PACKAGES)) {
+  process.stderr.write(`usage: node-ipc-peer.mjs <${Object.keys(PACKAGES).join("|")}>\n`);
+  process.exit(2);
+}
+const ipc = (await import(PACKAGES[line])).default;
+ipc.config.silent = true;
+
+// ---------------------------------------------------------------------------------------------
+// Tagged values
+
+/** Turns a value into something JSON carries losslessly. */
+function tag(value) {
+  if (value === undefined) return { $: "undefined" };
+  if (typeof value === "number") {
+    if (Number.isNaN(value)) return { $: "NaN" };
+    if (value === Number.POSITIVE_INFINITY) return { $: "Infinity" };
+    if (value === Number.NEGATIVE_INFINITY) return { $: "-Infinity" };
+    if (Object.is(value, -0)) return { $: "-0" };
+    return value;
+  }
+  if (value instanceof Uint8Array) return { $: "bytes", base64: Buffer.from(value).toString("base64") };
+  if (Array.isArray(value)) return value.map(tag);
+  if (value !== null && typeof value === "object") {
+    const out = {};
+    for (const [key, member] of Object.entries(value)) out[key] = tag(member);
+    return out;
+  }
+  return value;
+}
+
+/** The inverse of tag(), plus a few builders for values the tests need. */
+function untag(value) {
+  if (Array.isArray(value)) return value.map(untag);
+  if (value === null || typeof value !== "object") return value;
+  switch (value.$) {
+    case "undefined":
+      return undefined;
+    case "NaN":
+      return Number.NaN;
+    case "Infinity":
+      return Number.POSITIVE_INFINITY;
+    case "-Infinity":
+      return Number.NEGATIVE_INFINITY;
+    case "-0":
+      return -0;
+    case "bytes":
+      return Buffer.from(value.base64, "base64");
+    case "date":
+      return new Date(value.time);
+    case "toJSON":
+      return { toJSON: () => value.value };
+    case "repeat":
+      return value.text.repeat(value.count);
+    case undefined: {
+      const out = {};
+      for (const [key, member] of Object.entries(value)) out[key] = untag(member);
+      return out;
+    }
+    default:
+      throw new Error(`unknown tag ${value.$}`);
+  }
+}
+
+function out(message) {
+  process.stdout.write(`${JSON.stringify(tag(message))}\n`);
+}
+
+function describeError(error) {
+  if (error === null || typeof error !== "object") return { message: String(error) };
+  // 9–12 report malformed JSON as {message, err, response}.
+  return { code: error.code, name: error.name, message: String(error.message ?? error) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients (ipc.of[name]) and the server (ipc.server)
+
+function client(name) {
+  const found = ipc.of[name];
+  if (!found) throw new Error(`no client named ${name}`);
+  return found;
+}
+
+function watchClient(name, types) {
+  const c = client(name);
+  c.on("connect", () => out({ ev: "connect", name }));
+  c.on("disconnect", () => out({ ev: "disconnect", name }));
+  c.on("destroy", () => out({ ev: "destroy", name }));
+  c.on("error", (error) => out({ ev: "error", name, error: describeError(error) }));
+  if (ipc.config.rawBuffer) c.on("data", (bytes) => out({ ev: "data", name, bytes }));
+  for (const type of types) c.on(type, (data) => out({ ev: "message", name, type, data }));
+}
+
+const sockets = [];
+const socketIndex = new Map();
+
+function serverSocket(index) {
+  const socket = sockets[index];
+  if (!socket) throw new Error(`no server socket #${index}`);
+  return socket;
+}
+
+function serve(path, types) {
+  return new Promise((resolve, reject) => {
+    const onStart = () => resolve({ path: ipc.server.path });
+    if (path) ipc.serve(path, onStart);
+    else ipc.serve(onStart);
+    const server = ipc.server;
+    server.on("connect", (socket) => {
+      const index = sockets.push(socket) - 1;
+      socketIndex.set(socket, index);
+      out({ ev: "server.connect", socket: index });
+    });
+    server.on("socket.disconnected", (socket) => out({ ev: "server.disconnect", socket: socketIndex.get(socket) }));
+    server.on("error", (error) => out({ ev: "server.error", error: describeError(error) }));
+    if (ipc.config.rawBuffer) {
+      server.on("data", (bytes, socket) => out({ ev: "server.data", socket: socketIndex.get(socket), bytes }));
+    }
+    for (const type of types) {
+      server.on(type, (data, socket) => out({ ev: "server.message", socket: socketIndex.get(socket), type, data }));
+    }
+    try {
+      server.start(); // 14 throws synchronously for root/unlink problems; 9–12 publish `error`.
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+const operations = {
+  /** Sets ipc.config members (silent stays on). Returns the socket-path settings in effect. */
+  config({ set }) {
+    Object.assign(ipc.config, set, { silent: true });
+    const { socketRoot, appspace, id } = ipc.config;
+    return { socketRoot, appspace, id };
+  },
+  /** ipc.connectTo(name[, path]): starts connecting; `connect` arrives as an event. */
+  connect({ name, path, types = [] }) {
+    if (path) ipc.connectTo(name, path);
+    else ipc.connectTo(name);
+    watchClient(name, types);
+    return { path: client(name).path };
+  },
+  /** ipc.of[name].emit(...args). In raw mode args is [bytes]. */
+  emit({ name, args }) {
+    client(name).emit(...args);
+  },
+  /** count emits of `type`, with data 0, 1, 2… */
+  emitMany({ name, type, count }) {
+    const c = client(name);
+    for (let i = 0; i < count; i++) c.emit(type, i);
+  },
+  /** ipc.disconnect(name). */
+  disconnect({ name }) {
+    ipc.disconnect(name);
+  },
+  /** ipc.serve([path]) + server.start(); resolves on `start`. */
+  serve({ path, types = [] }) {
+    return serve(path, types);
+  },
+  /** ipc.server.emit(socket, ...args). In raw mode args is [bytes]. */
+  serverEmit({ socket, args }) {
+    ipc.server.emit(serverSocket(socket), ...args);
+  },
+  serverEmitMany({ socket, type, count }) {
+    const target = serverSocket(socket);
+    for (let i = 0; i < count; i++) ipc.server.emit(target, type, i);
+  },
+  /** ipc.server.broadcast(...args). */
+  broadcast({ args }) {
+    ipc.server.broadcast(...args);
+  },
+  /** ipc.server.stop(). */
+  stop() {
+    ipc.server.stop();
+  },
+};
+
+const input = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+input.on("line", async (text) => {
+  if (text.trim() === "") return;
+  let request;
+  try {
+    request = untag(JSON.parse(text));
+  } catch (error) {
+    out({ ev: "protocol-error", error: describeError(error) });
+    return;
+  }
+  const operation = operations[request.op];
+  try {
+    if (!operation) throw new Error(`unknown op ${request.op}`);
+    const result = await operation(request);
+    out({ re: request.id, ok: true, result: result ?? null });
+  } catch (error) {
+    out({ re: request.id, ok: false, error: describeError(error) });
+  }
+});
+// The test owns this process: when it goes away (stdin closes), so do we.
+input.on("close", () => process.exit(0));
+
+out({ ev: "ready", line, node: process.version, socketRoot: ipc.config.socketRoot });
