@@ -258,7 +258,14 @@ export class Connection<In = unknown, Out = In> {
         this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path })
       );
     }
-    const wait = this.#channel.write(frame);
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.#channel.write(frame);
+    } catch (error) {
+      const failure = asIpcError(error, this.path);
+      this.#fail(failure);
+      throw failure;
+    }
     return wait?.catch((error: unknown) => {
       const failure = asIpcError(error, this.path);
       this.#fail(failure);

@@ -1,0 +1,292 @@
+/**
+ * What peers cannot do to us: crash mid-stream, send bad bytes, or outrun a slow reader. Runs
+ * unchanged on Node, Bun and Deno (see test/runtime.ts).
+ */
+import process from "node:process";
+import { afterAll, describe, expect, test } from "vitest";
+import type { Connection } from "../src/index.ts";
+import { type Child, spawnChild } from "./fixtures/children.ts";
+import { acceptor, socketDirectory, take } from "./fixtures/sockets.ts";
+import { ipc, runtimeName } from "./runtime.ts";
+
+const sockets = socketDirectory();
+const children: Child[] = [];
+afterAll(async () => {
+  await Promise.all(children.map((child) => child.kill()));
+  sockets.remove();
+});
+
+/** Sends `emit` until it fails; resolves with the error (an error that is not an IpcError fails the test). */
+async function emitUntilFailure(connection: Connection, data: unknown): Promise<unknown> {
+  for (;;) {
+    try {
+      await connection.emit("down", data);
+    } catch (error) {
+      return error;
+    }
+  }
+}
+
+/** Counts the messages a connection receives until it ends; resolves with the count and any error. */
+async function readUntilEnd(connection: Connection, onMessage: () => void): Promise<{ error?: unknown }> {
+  try {
+    for await (const _ of connection.readable) onMessage();
+    return {};
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** Resolves once `count` messages were seen through `onMessage`. */
+function counter(count: number): { onMessage(): void; reached: Promise<void> } {
+  let seen = 0;
+  let reached!: () => void;
+  return {
+    onMessage: () => {
+      if (++seen === count) reached();
+    },
+    reached: new Promise((resolve) => {
+      reached = resolve;
+    }),
+  };
+}
+
+/** Expects a stream to have ended cleanly or with an `IpcError`, never anything else. */
+function expectCleanEnd(result: { error?: unknown }): void {
+  if (result.error !== undefined) expect(result.error).toBeInstanceOf(ipc.IpcError);
+}
+
+async function expectEcho(path: string, data: unknown = "ping"): Promise<void> {
+  const client = await ipc.connect({ path });
+  await client.emit("echo", data);
+  expect(await take(client.readable, 1)).toEqual([{ type: "echo", data }]);
+  await client.close();
+}
+
+describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
+  test("a client killed mid-stream: the server side ends or errors cleanly and the server keeps serving", async () => {
+    const path = sockets.path("crash-client");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["stream", path]);
+    children.push(child);
+    expect(await child.line()).toEqual({ connected: true });
+    const side = await accepted.next();
+    void (async () => {
+      // Everyone after the crashing client gets an echo (the loop waits forever once the server is closed).
+      for (;;) {
+        const connection = await accepted.next();
+        connection.readable.pipeTo(connection.writable).catch(() => {});
+      }
+    })();
+    // Both directions are busy when the child dies.
+    const received = counter(200);
+    const reading = readUntilEnd(side, received.onMessage);
+    const writing = emitUntilFailure(side, "y".repeat(1000));
+    await received.reached;
+    await child.kill();
+    const [readResult, writeError] = await Promise.all([reading, writing]);
+    expectCleanEnd(readResult);
+    expect(writeError).toBeInstanceOf(ipc.IpcError);
+    expectCleanEnd(
+      await side.closed.then(
+        () => ({}),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    await expectEcho(path, "after the crash");
+    await server.close();
+  });
+
+  test("a server killed mid-stream: the client's streams end or error cleanly", async () => {
+    const path = sockets.path("crash-server");
+    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["listen", path]);
+    children.push(child);
+    expect(await child.line()).toEqual({ ready: true });
+    const client = await ipc.connect({ path });
+    const received = counter(200);
+    const reading = readUntilEnd(client, received.onMessage);
+    const writing = emitUntilFailure(client, "z".repeat(1000));
+    await received.reached;
+    await child.kill();
+    const [readResult, writeError] = await Promise.all([reading, writing]);
+    expectCleanEnd(readResult);
+    expect(writeError).toBeInstanceOf(ipc.IpcError);
+    expectCleanEnd(
+      await client.closed.then(
+        () => ({}),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    await client.close();
+  });
+});
+
+/** Wraps every console method to count calls, for the duration of `run`. */
+async function countConsoleOutput(run: () => Promise<void>): Promise<number> {
+  const methods = ["log", "info", "warn", "error", "debug", "trace"] as const;
+  const saved = methods.map((method) => console[method]);
+  let calls = 0;
+  for (const method of methods) {
+    console[method] = () => {
+      calls++;
+    };
+  }
+  try {
+    await run();
+  } finally {
+    methods.forEach((method, i) => {
+      console[method] = saved[i] as (typeof console)[typeof method];
+    });
+  }
+  return calls;
+}
+
+/** Writes `chunks` through a raw connection until it has written them all or the server cut it off. */
+async function writeRaw(connection: Connection<Uint8Array, Uint8Array>, chunks: Iterable<Uint8Array>): Promise<void> {
+  const writer = connection.writable.getWriter();
+  try {
+    for (const chunk of chunks) await writer.write(chunk);
+  } catch {
+    // The server tore the connection down: that is the point.
+  } finally {
+    writer.releaseLock();
+  }
+}
+
+function* repeat(chunk: Uint8Array, times: number): Generator<Uint8Array> {
+  for (let i = 0; i < times; i++) yield chunk;
+}
+
+function* randomChunks(count: number, size: number): Generator<Uint8Array> {
+  for (let i = 0; i < count; i++) {
+    const chunk = new Uint8Array(size);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(chunk.subarray(at, at + 65536));
+    yield chunk;
+  }
+}
+
+const text = (value: string) => new TextEncoder().encode(value);
+
+describe(`sockets on ${runtimeName}: bad input from one peer`, () => {
+  test("garbage JSON, an endless frame, invalid UTF-8 or a flood error only that connection, silently", async () => {
+    const path = sockets.path("bad-input");
+    const printed = await countConsoleOutput(async () => {
+      const server = await ipc.serve({ path });
+      const accepted = acceptor(server);
+      const echoing = async () => {
+        const connection = await accepted.next();
+        connection.readable.pipeTo(connection.writable).catch(() => {});
+        return connection;
+      };
+      const good: Connection[] = [];
+      for (let i = 0; i < 4; i++) {
+        good.push(await ipc.connect({ path }));
+        await echoing();
+      }
+      const everyoneStillServed = async (round: string) => {
+        await Promise.all(
+          good.map(async (client, i) => {
+            await client.emit("round", { round, i });
+            expect(await take(client.readable, 1)).toEqual([{ type: "round", data: { round, i } }]);
+          }),
+        );
+      };
+      await everyoneStillServed("start");
+
+      const bad: [string, Iterable<Uint8Array>, readonly string[]][] = [
+        ["garbage JSON", [text('{"type":"ok","data":1}\f{bad json}\f')], ["ERR_IPC_INVALID_JSON"]],
+        ["an endless frame", repeat(text("x".repeat(65536)), 64), ["ERR_IPC_FRAME_TOO_LARGE"]],
+        [
+          "invalid UTF-8",
+          [new Uint8Array([...text('{"type":"a","data":"'), 0xff, 0xfe, ...text('"}\f')])],
+          ["ERR_IPC_INVALID_UTF8"],
+        ],
+        [
+          "a flood of random bytes",
+          randomChunks(64, 256 * 1024),
+          ["ERR_IPC_INVALID_UTF8", "ERR_IPC_INVALID_JSON", "ERR_IPC_FRAME_TOO_LARGE"],
+        ],
+      ];
+      for (const [what, chunks, codes] of bad) {
+        const peer = await ipc.connect({ path, raw: true });
+        const side = await echoing();
+        await writeRaw(peer, chunks);
+        const failure = await side.closed.then(
+          () => new Error(`${what}: the server side closed without an error`),
+          (error: unknown) => error,
+        );
+        expect(failure, what).toBeInstanceOf(ipc.IpcError);
+        expect(codes, `${what}: ${String(failure)}`).toContain((failure as { code: string }).code);
+        expect(server.connectionCount).toBe(good.length);
+        await peer.close();
+        await everyoneStillServed(what);
+      }
+      await Promise.all(good.map((client) => client.close()));
+      await server.close();
+    });
+    expect(printed).toBe(0);
+  });
+});
+
+describe(`sockets on ${runtimeName}: backpressure`, () => {
+  test("200 MB through a slow reader: bytes in flight and memory growth stay small", async () => {
+    const path = sockets.path("slow");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const side = await accepted.next();
+    const payload = "m".repeat(64 * 1024);
+    // The first 16 MiB warm up (JIT, heap sizing, socket buffers); growth is measured after them.
+    const warmUp = 16 * 1024 * 1024;
+    const measured = 200 * 1024 * 1024;
+    const count = Math.ceil((warmUp + measured) / payload.length);
+    let sent = 0;
+    let received = 0;
+    let maxInFlight = 0;
+    let baseline: { rss: number; heapUsed: number } | undefined;
+    let peakRss = 0;
+    let peakHeap = 0;
+    const sample = () => {
+      maxInFlight = Math.max(maxInFlight, sent - received);
+      if (received < warmUp) return;
+      const usage = process.memoryUsage();
+      baseline ??= usage;
+      peakRss = Math.max(peakRss, usage.rss);
+      peakHeap = Math.max(peakHeap, usage.heapUsed);
+    };
+    const sampler = setInterval(sample, 20);
+    try {
+      const writing = (async () => {
+        for (let i = 0; i < count; i++) {
+          await client.emit("chunk", payload);
+          sent += payload.length;
+        }
+        await client.writable.close();
+      })();
+      const reader = side.readable.getReader();
+      for (let i = 0; ; i++) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        received += (value as { data: string }).data.length;
+        // The deliberately slow part: a timer turn every fourth message.
+        if (i % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      await writing;
+    } finally {
+      clearInterval(sampler);
+    }
+    sample();
+    expect(received).toBe(count * payload.length);
+    expect(received - warmUp).toBeGreaterThan(measured - payload.length);
+    const start = baseline ?? { rss: 0, heapUsed: 0 };
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    const report = `in flight ≤ ${mib(maxInFlight)} MiB, RSS +${mib(peakRss - start.rss)} MiB, heap +${mib(peakHeap - start.heapUsed)} MiB`;
+    // Sent but not yet read: only socket buffers and a few queued messages, never the backlog.
+    expect(maxInFlight, report).toBeLessThan(16 * 1024 * 1024);
+    expect(peakRss - start.rss, report).toBeLessThan(64 * 1024 * 1024);
+    expect(peakHeap - start.heapUsed, report).toBeLessThan(64 * 1024 * 1024);
+    await side.close();
+    await server.close();
+  });
+});
