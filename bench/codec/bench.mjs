@@ -17,7 +17,7 @@ const FRAME_BYTES = 101;
 
 const [modulePath, roundsArg] = typeof Deno === "object" ? Deno.args : process.argv.slice(2);
 const { JsonFrameParser, JsonFrameDecoderStream } = await import(new URL(modulePath, `file://${cwd()}/`).href);
-const rounds = Number(roundsArg ?? 5);
+const rounds = Number(roundsArg ?? 7);
 
 function cwd() {
   return typeof Deno === "object" ? Deno.cwd() : process.cwd();
@@ -146,7 +146,7 @@ const median = (list) => {
 const results = Object.fromEntries(
   Object.entries(times).map(([name, list]) => [
     name,
-    { medianMs: median(list), bestMs: Math.min(...list), runsMs: list.map((ms) => Math.round(ms)) },
+    { medianMs: median(list), bestMs: Math.min(...list), runsMs: list.map((ms) => Math.round(ms * 10) / 10) },
   ]),
 );
 console.log(JSON.stringify({ runtime: runtime(), frames: FRAMES, frameBytes: FRAME_BYTES, chunkBytes: CHUNK, chunks: chunks.length, rounds, results }));
