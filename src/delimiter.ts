@@ -28,8 +28,7 @@ export function toDelimiter(delimiter: string = DEFAULT_DELIMITER): Delimiter {
 
 /** Checks a `maxFrameSize` option. */
 export function toMaxFrameSize(maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE): number {
-  const valid =
-    maxFrameSize === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxFrameSize) && maxFrameSize > 0);
+  const valid = maxFrameSize === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxFrameSize) && maxFrameSize > 0);
   if (!valid) {
     throw new IpcError("ERR_IPC_INVALID_OPTION", "maxFrameSize must be a positive integer or Infinity", {
       limit: maxFrameSize,

@@ -100,7 +100,8 @@ export class IpcError extends Error {
 
 const EXCERPT_LENGTH = 64;
 /** Control characters, line separators and lone surrogates: shown as escapes in excerpts. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const UNPRINTABLE =
+  /[\u0000-\u001f\u007f\u2028\u2029]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /**
  * A short printable excerpt of some input, for error messages: control characters, U+2028/U+2029
@@ -114,10 +115,9 @@ const UNPRINTABLE = /[\u0000-\u001f\u007f\u2028\u2029]|[\ud800-\udbff](?![\udc00
  * ```
  */
 export function excerptOf(input: string | Uint8Array): string {
-  const head =
-    typeof input === "string" ? input.slice(0, EXCERPT_LENGTH * 2) : input.subarray(0, EXCERPT_LENGTH * 4);
+  const head = typeof input === "string" ? input.slice(0, EXCERPT_LENGTH * 2) : input.subarray(0, EXCERPT_LENGTH * 4);
   const text = typeof head === "string" ? head : new TextDecoder().decode(head);
-  const escaped = text.replace(UNPRINTABLE, escape);
+  const escaped = text.replace(UNPRINTABLE, escapeCharacter);
   const headLength = typeof head === "string" ? head.length : head.byteLength;
   const fullLength = typeof input === "string" ? input.length : input.byteLength;
   const cut = escaped.length > EXCERPT_LENGTH || headLength < fullLength;
@@ -125,7 +125,7 @@ export function excerptOf(input: string | Uint8Array): string {
 }
 
 /** `\f`, `\u0000`, `\ud800`, … (JSON's escape where it has one). */
-function escape(character: string): string {
+function escapeCharacter(character: string): string {
   const json = JSON.stringify(character).slice(1, -1);
   return json !== character ? json : `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }

@@ -1,4 +1,4 @@
-import { IpcError, excerptOf } from "./errors.ts";
+import { excerptOf, IpcError } from "./errors.ts";
 
 /**
  * node-ipc's message envelope: an event name and its payload. On the wire it is the JSON
@@ -163,10 +163,14 @@ export class EventValidator {
       });
     }
     if (type.length > this.#maxTypeLength) {
-      throw new IpcError("ERR_IPC_EVENT_TOO_LARGE", `event type of ${type.length} characters exceeds maxTypeLength (${this.#maxTypeLength})`, {
-        limit: this.#maxTypeLength,
-        excerpt: excerptOf(type),
-      });
+      throw new IpcError(
+        "ERR_IPC_EVENT_TOO_LARGE",
+        `event type of ${type.length} characters exceeds maxTypeLength (${this.#maxTypeLength})`,
+        {
+          limit: this.#maxTypeLength,
+          excerpt: excerptOf(type),
+        },
+      );
     }
     if (PROTOTYPE_NAMES.has(type)) {
       throw new IpcError("ERR_IPC_INVALID_EVENT", `event type "${type}" is an Object.prototype member name`, {

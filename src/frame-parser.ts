@@ -1,11 +1,5 @@
-import {
-  type Delimiter,
-  indexOfBytes,
-  lastIndexOfBytes,
-  toDelimiter,
-  toMaxFrameSize,
-} from "./delimiter.ts";
-import { IpcError, excerptOf } from "./errors.ts";
+import { type Delimiter, indexOfBytes, lastIndexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
+import { excerptOf, IpcError } from "./errors.ts";
 
 /** Options of {@link FrameParser}, {@link JsonFrameParser} and the streams built on them. */
 export interface FrameParserOptions {
@@ -294,7 +288,8 @@ export class JsonFrameParser<T = unknown> {
         this.#parseRun(run, onValue);
         return;
       }
-      if (oversized.start > 0) this.#parseRun(run.subarray(0, oversized.start - this.#buffer.delimiter.bytes.length), onValue);
+      if (oversized.start > 0)
+        this.#parseRun(run.subarray(0, oversized.start - this.#buffer.delimiter.bytes.length), onValue);
       this.#buffer.checkFrameSize(run.subarray(oversized.start, oversized.end));
     });
   }

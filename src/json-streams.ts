@@ -1,5 +1,5 @@
-import { JsonFrameEncoder, type FrameEncoderOptions } from "./frame-encoder.ts";
-import { JsonFrameParser, type FrameParserOptions } from "./frame-parser.ts";
+import { type FrameEncoderOptions, JsonFrameEncoder } from "./frame-encoder.ts";
+import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
 
 /** Options of {@link JsonFrameDecoderStream}: the delimiter and the size bound. */
 export type JsonFrameDecoderStreamOptions = FrameParserOptions;

@@ -155,24 +155,32 @@ describe("maxFrameSize", () => {
     expect(error.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
     expect(error.limit).toBe(10);
     expect(error.message).toBe("frame of 12 bytes exceeds maxFrameSize (10 bytes)");
-    expect(caught(() => new FrameEncoder({ maxFrameSize: 3 }).encode(utf8("abcd"))).code).toBe("ERR_IPC_FRAME_TOO_LARGE");
+    expect(caught(() => new FrameEncoder({ maxFrameSize: 3 }).encode(utf8("abcd"))).code).toBe(
+      "ERR_IPC_FRAME_TOO_LARGE",
+    );
     expect(new FrameEncoder({ maxFrameSize: 3 }).encode(utf8("abc"))).toHaveLength(4);
   });
 });
 
 describe("every error code from real bad input", () => {
   test("ERR_IPC_FRAME_TOO_LARGE names the limit and shows the frame's start", () => {
-    const error = caught(() => push(new JsonFrameParser({ maxFrameSize: 100 }), `{"type":"big","data":"${"y".repeat(200)}`));
+    const error = caught(() =>
+      push(new JsonFrameParser({ maxFrameSize: 100 }), `{"type":"big","data":"${"y".repeat(200)}`),
+    );
     expect(error.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
     expect(error.limit).toBe(100);
-    expect(error.message).toBe("frame of at least 222 bytes exceeds maxFrameSize (100 bytes) before its delimiter arrived");
+    expect(error.message).toBe(
+      "frame of at least 222 bytes exceeds maxFrameSize (100 bytes) before its delimiter arrived",
+    );
     expect(error.excerpt).toBe(`{"type":"big","data":"${"y".repeat(42)}…`);
   });
 
   test("ERR_IPC_INVALID_JSON shows the bad frame, keeps the SyntaxError as cause", () => {
     const parser = new JsonFrameParser();
     const values: unknown[] = [];
-    const error = caught(() => parser.push(utf8('{"type":"ok","data":1}\f{"type":"a",data:1}\f'), (v) => values.push(v)));
+    const error = caught(() =>
+      parser.push(utf8('{"type":"ok","data":1}\f{"type":"a",data:1}\f'), (v) => values.push(v)),
+    );
     expect(values).toEqual([{ type: "ok", data: 1 }]);
     expect(error.code).toBe("ERR_IPC_INVALID_JSON");
     expect(error.excerpt).toBe('{"type":"a",data:1}');
@@ -272,8 +280,16 @@ describe("every error code from real bad input", () => {
 });
 
 describe("options validation (ERR_IPC_INVALID_OPTION)", () => {
-  const constructors = [FrameParser, JsonFrameParser, FrameEncoder, JsonFrameEncoder, FrameDecoderStream,
-    JsonFrameDecoderStream, FrameEncoderStream, JsonFrameEncoderStream];
+  const constructors = [
+    FrameParser,
+    JsonFrameParser,
+    FrameEncoder,
+    JsonFrameEncoder,
+    FrameDecoderStream,
+    JsonFrameDecoderStream,
+    FrameEncoderStream,
+    JsonFrameEncoderStream,
+  ];
 
   for (const Codec of constructors) {
     test(Codec.name, () => {

@@ -102,7 +102,9 @@ describe("JSON frames round-trip whatever the chunking", () => {
           const sendable = values.filter((value) => !JSON.stringify(value).includes(delimiter));
           const encoder = new JsonFrameEncoder({ delimiter });
           const bytes = concat(sendable.map((value) => encoder.encode(value)));
-          const decoded = await readAll(streamOf(rechunk(bytes, sizes)).pipeThrough(new JsonFrameDecoderStream({ delimiter })));
+          const decoded = await readAll(
+            streamOf(rechunk(bytes, sizes)).pipeThrough(new JsonFrameDecoderStream({ delimiter })),
+          );
           expect(decoded).toEqual(sendable.map((value) => JSON.parse(JSON.stringify(value))));
         }),
         { numRuns: 25 },
@@ -133,7 +135,9 @@ describe("JSON frames round-trip whatever the chunking", () => {
 
 describe("arbitrary bytes", () => {
   const noFormFeed = (bytes: Uint8Array) => bytes.map((byte) => (byte === 0x0c ? 0x20 : byte));
-  const jsonBytes = fc.jsonValue({ maxDepth: 2, stringUnit: "binary" }).map((value) => new JsonFrameEncoder().encode(value).subarray(0, -1));
+  const jsonBytes = fc
+    .jsonValue({ maxDepth: 2, stringUnit: "binary" })
+    .map((value) => new JsonFrameEncoder().encode(value).subarray(0, -1));
   /** Frames: valid JSON, random bytes (mostly invalid UTF-8), or valid JSON with one random byte put in. */
   const frame = fc.oneof(
     jsonBytes,
@@ -273,7 +277,9 @@ describe("text edge cases", () => {
     const bytes = new TextEncoder().encode('"\ufeff"\f\ufeff1\f');
     const parser = new JsonFrameParser();
     const values: unknown[] = [];
-    expect(() => parser.push(bytes, (value) => values.push(value))).toThrow(expect.objectContaining({ code: "ERR_IPC_INVALID_JSON" }));
+    expect(() => parser.push(bytes, (value) => values.push(value))).toThrow(
+      expect.objectContaining({ code: "ERR_IPC_INVALID_JSON" }),
+    );
     expect(values).toEqual(["\ufeff"]);
   });
 });

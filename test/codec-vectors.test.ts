@@ -178,7 +178,9 @@ describe(`guarded vectors (spec 11.2) with maxFrameSize ${GUARDED_LIMITS.maxFram
         expect(at).toBe(result.push);
         expect((error as IpcError).limit).toBe(GUARDED_LIMITS.maxFrameSize);
         const streamed = await drain(
-          streamOf(vector.writes).pipeThrough(new JsonFrameDecoderStream({ maxFrameSize: GUARDED_LIMITS.maxFrameSize })),
+          streamOf(vector.writes).pipeThrough(
+            new JsonFrameDecoderStream({ maxFrameSize: GUARDED_LIMITS.maxFrameSize }),
+          ),
         );
         expect(codeOf(streamed.error)).toBe(result.code);
       } else {

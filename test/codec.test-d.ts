@@ -5,11 +5,11 @@ import {
   type EmitData,
   type EmitType,
   type EventOf,
+  event,
   type IpcEvent,
   JsonFrameDecoderStream,
   JsonFrameEncoderStream,
   JsonFrameParser,
-  event,
 } from "../src/index.ts";
 
 interface ClientEvents {

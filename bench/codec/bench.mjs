@@ -149,4 +149,14 @@ const results = Object.fromEntries(
     { medianMs: median(list), bestMs: Math.min(...list), runsMs: list.map((ms) => Math.round(ms * 10) / 10) },
   ]),
 );
-console.log(JSON.stringify({ runtime: runtime(), frames: FRAMES, frameBytes: FRAME_BYTES, chunkBytes: CHUNK, chunks: chunks.length, rounds, results }));
+console.log(
+  JSON.stringify({
+    runtime: runtime(),
+    frames: FRAMES,
+    frameBytes: FRAME_BYTES,
+    chunkBytes: CHUNK,
+    chunks: chunks.length,
+    rounds,
+    results,
+  }),
+);

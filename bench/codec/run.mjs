@@ -15,7 +15,7 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { delimiter as pathDelimiter, dirname, join, relative } from "node:path";
+import { dirname, join, delimiter as pathDelimiter, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -98,7 +98,9 @@ const framesPerSecond = (result, way) => result.frames / (result.results[way].me
 const millions = (value) => `${(value / 1e6).toFixed(2)} M`;
 
 console.log("");
-console.log("| runtime | core (JsonFrameParser) | stream (JsonFrameDecoderStream) | baseline (split + JSON.parse) | identity TransformStream floor | core ≥ baseline | stream ≤ core + 1.2 × floor |");
+console.log(
+  "| runtime | core (JsonFrameParser) | stream (JsonFrameDecoderStream) | baseline (split + JSON.parse) | identity TransformStream floor | core ≥ baseline | stream ≤ core + 1.2 × floor |",
+);
 console.log("|---|---|---|---|---|---|---|");
 const medianOf = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 for (const result of results) {
