@@ -2,6 +2,13 @@
  * Every stable error code ipc-streams produces.
  *
  * Codes that share a name with node-ipc 14's `IPCProtocolError` codes mean the same thing.
+ *
+ * @example
+ * ```ts
+ * import type { IpcErrorCode } from "ipc-streams";
+ *
+ * const retryable = (code: IpcErrorCode) => code === "ERR_IPC_NO_SERVER" || code === "ERR_IPC_CONNECTION_RESET";
+ * ```
  */
 export type IpcErrorCode =
   /** A frame (excluding the delimiter) is larger than `maxFrameSize`, or would become larger. */
@@ -45,7 +52,16 @@ export type IpcErrorCode =
   /** The peer reset the connection or it broke while data was in flight. */
   | "ERR_IPC_CONNECTION_RESET";
 
-/** Extra facts attached to an {@link IpcError}, for the user to act on. */
+/**
+ * Extra facts attached to an {@link IpcError}, for the user to act on.
+ *
+ * @example
+ * ```ts
+ * import { IpcError } from "ipc-streams";
+ *
+ * new IpcError("ERR_IPC_FRAME_TOO_LARGE", "frame too large", { limit: 1024, excerpt: '{"type":"big"' });
+ * ```
+ */
 export interface IpcErrorDetails {
   /** The socket path concerned, when there is one. */
   readonly path?: string;

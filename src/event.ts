@@ -6,6 +6,12 @@ import { excerptOf, IpcError } from "./errors.ts";
  *
  * @typeParam Type the event name
  * @typeParam Data the payload
+ * @example
+ * ```ts
+ * import type { IpcEvent } from "ipc-streams";
+ *
+ * const hello: IpcEvent<"hello", { name: string }> = { type: "hello", data: { name: "world" } };
+ * ```
  */
 export interface IpcEvent<Type extends string = string, Data = unknown> {
   /** The event name. */
@@ -75,6 +81,13 @@ export function isEvent(value: unknown): value is IpcEvent {
  * Event names that node-ipc uses for local lifecycle events. A peer that sends them as message
  * types can spoof those events in node-ipc 9–12 and 14's fast profile; node-ipc 14's guarded and
  * assured profiles reject them.
+ *
+ * @example
+ * ```ts
+ * import { RESERVED_EVENT_TYPES } from "ipc-streams";
+ *
+ * RESERVED_EVENT_TYPES.includes("connect"); // true
+ * ```
  */
 export const RESERVED_EVENT_TYPES: readonly string[] = Object.freeze([
   "start",
@@ -89,7 +102,18 @@ export const RESERVED_EVENT_TYPES: readonly string[] = Object.freeze([
 
 const PROTOTYPE_NAMES: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 
-/** Options of {@link EventValidator}; they mirror node-ipc 14's guarded and assured profiles. */
+/**
+ * Options of {@link EventValidator}; they mirror node-ipc 14's guarded and assured profiles.
+ *
+ * @example
+ * ```ts
+ * import { type EventValidationOptions, EventValidator } from "ipc-streams";
+ *
+ * // node-ipc 14 assured: only these types, nothing reserved.
+ * const assured: EventValidationOptions = { allowedTypes: ["job", "result"] };
+ * new EventValidator(assured);
+ * ```
+ */
 export interface EventValidationOptions {
   /**
    * The longest `type` accepted, in UTF-16 code units (node-ipc 14's `maxEventNameLength`).

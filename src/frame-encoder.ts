@@ -2,7 +2,17 @@ import { type Delimiter, indexOfBytes, toDelimiter, toMaxFrameSize } from "./del
 import { excerptOf, IpcError } from "./errors.ts";
 import type { FrameParserOptions } from "./frame-parser.ts";
 
-/** Options of {@link JsonFrameEncoder}, {@link FrameEncoder} and the streams built on them. */
+/**
+ * Options of {@link JsonFrameEncoder}, {@link FrameEncoder} and the streams built on them: the
+ * same `delimiter` and `maxFrameSize` as the parsers, checked on the way out.
+ *
+ * @example
+ * ```ts
+ * import { JsonFrameEncoder } from "ipc-streams";
+ *
+ * new JsonFrameEncoder({ delimiter: "\n" }).encodeText([1, 2]); // "[1,2]\n"
+ * ```
+ */
 export type FrameEncoderOptions = FrameParserOptions;
 
 /**

@@ -1,7 +1,17 @@
 import { type Delimiter, indexOfBytes, lastIndexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 import { excerptOf, IpcError } from "./errors.ts";
 
-/** Options of {@link FrameParser}, {@link JsonFrameParser} and the streams built on them. */
+/**
+ * Options of {@link FrameParser}, {@link JsonFrameParser} and the streams built on them.
+ *
+ * @example
+ * ```ts
+ * import { type FrameParserOptions, JsonFrameParser } from "ipc-streams";
+ *
+ * const lines: FrameParserOptions = { delimiter: "\n", maxFrameSize: 64 * 1024 };
+ * new JsonFrameParser(lines); // newline-delimited JSON, at most 64 KiB per line
+ * ```
+ */
 export interface FrameParserOptions {
   /**
    * The string that ends every frame, UTF-8 encoded on the wire. Any non-empty string works,

@@ -1,10 +1,28 @@
 import { FrameEncoder, type FrameEncoderOptions } from "./frame-encoder.ts";
 import { FrameParser, type FrameParserOptions } from "./frame-parser.ts";
 
-/** Options of {@link FrameDecoderStream}: the delimiter and the size bound. */
+/**
+ * Options of {@link FrameDecoderStream}: the delimiter and the size bound.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoderStream } from "ipc-streams";
+ *
+ * new FrameDecoderStream({ delimiter: "\n", maxFrameSize: 4096 }); // lines of at most 4 KiB
+ * ```
+ */
 export type FrameDecoderStreamOptions = FrameParserOptions;
 
-/** Options of {@link FrameEncoderStream}: the delimiter and the size bound. */
+/**
+ * Options of {@link FrameEncoderStream}: the delimiter and the size bound.
+ *
+ * @example
+ * ```ts
+ * import { FrameEncoderStream } from "ipc-streams";
+ *
+ * new FrameEncoderStream({ delimiter: "\n" }); // one line per chunk
+ * ```
+ */
 export type FrameEncoderStreamOptions = FrameEncoderOptions;
 
 /**

@@ -1,10 +1,28 @@
 import { type FrameEncoderOptions, JsonFrameEncoder } from "./frame-encoder.ts";
 import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
 
-/** Options of {@link JsonFrameDecoderStream}: the delimiter and the size bound. */
+/**
+ * Options of {@link JsonFrameDecoderStream}: the delimiter and the size bound.
+ *
+ * @example
+ * ```ts
+ * import { JsonFrameDecoderStream } from "ipc-streams";
+ *
+ * new JsonFrameDecoderStream({ delimiter: "\n" }); // newline-delimited JSON (NDJSON)
+ * ```
+ */
 export type JsonFrameDecoderStreamOptions = FrameParserOptions;
 
-/** Options of {@link JsonFrameEncoderStream}: the delimiter and the size bound. */
+/**
+ * Options of {@link JsonFrameEncoderStream}: the delimiter and the size bound.
+ *
+ * @example
+ * ```ts
+ * import { JsonFrameEncoderStream } from "ipc-streams";
+ *
+ * new JsonFrameEncoderStream({ maxFrameSize: 64 * 1024 }); // refuse values over 64 KiB
+ * ```
+ */
 export type JsonFrameEncoderStreamOptions = FrameEncoderOptions;
 
 /**
@@ -13,7 +31,9 @@ export type JsonFrameEncoderStreamOptions = FrameEncoderOptions;
  *
  * The stream errors with an `IpcError` on bad input: `ERR_IPC_INVALID_JSON`,
  * `ERR_IPC_INVALID_UTF8`, `ERR_IPC_FRAME_TOO_LARGE` (checked before the delimiter arrives) and
- * `ERR_IPC_TRUNCATED_FRAME` (input ended inside a frame).
+ * `ERR_IPC_TRUNCATED_FRAME` (input ended inside a frame). As with any web stream, values decoded
+ * but not yet read when it errors are dropped (a read already waiting still gets its value);
+ * {@link JsonFrameParser} hands over every value before the bad frame.
  *
  * @typeParam T the type the caller expects values to have (not checked)
  * @example
