@@ -15,4 +15,6 @@ export default defineConfig({
   sourcemap: false,
   treeshake: true,
   external: ["bun"],
+  // Keep `node:` specifiers as written (tsup strips them by default); Deno needs the prefix.
+  removeNodeProtocol: false,
 });

@@ -13,7 +13,7 @@
  * script reads them from there (also passed as $IPC_STREAMS_RESULTS_DIR).
  */
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { delimiter, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -141,6 +141,41 @@ async function check(name, command, commandArgs) {
 }
 
 /**
+ * The built files import only each other, `node:` built-ins and `bun`, and bundle no package from
+ * node_modules (the package has no runtime dependencies, and Deno needs the `node:` prefix).
+ */
+function checkDistImports() {
+  const name = "dist imports";
+  heading(`${name}: dist/**/*.js import only relative, node: and bun specifiers and bundle nothing from node_modules`);
+  const start = performance.now();
+  const dist = join(root, "dist");
+  const bad = [];
+  const files = existsSync(dist)
+    ? readdirSync(dist, { recursive: true }).filter((file) => String(file).endsWith(".js"))
+    : [];
+  for (const file of files) {
+    const code = readFileSync(join(dist, String(file)), "utf8");
+    for (const match of code.matchAll(/\b(?:from|import)\s*\(?\s*(["'])([^"'\n]+)\1/g)) {
+      const specifier = match[2];
+      const allowed =
+        specifier.startsWith("./") ||
+        specifier.startsWith("../") ||
+        specifier.startsWith("node:") ||
+        specifier === "bun";
+      if (!allowed) bad.push(`${file}: imports ${specifier}`);
+    }
+    // esbuild marks each bundled module with a `// path` comment: none may come from node_modules.
+    for (const match of code.matchAll(/^\/\/ (\S*node_modules\/\S+)$/gm)) bad.push(`${file}: bundles ${match[1]}`);
+  }
+  if (files.length === 0) bad.push("no dist/**/*.js (the build failed?)");
+  for (const problem of bad) console.log(problem);
+  const ok = bad.length === 0;
+  if (ok) console.log(`${files.length} files checked`);
+  results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, seconds: seconds(start) });
+  console.log(ok ? paint(32, `✓ ${name}`) : paint(31, `✗ ${name}`));
+}
+
+/**
  * `attw --pack . --profile esm-only`. attw exits 0 for a package without any types ("This package
  * does not contain types"), so the JSON analysis is read too: no types is a failure here.
  */
@@ -265,6 +300,7 @@ if (!partial) {
   // tsup cleans dist/ only once the entries resolve: remove it first so nothing below checks a stale build.
   rmSync(join(root, "dist"), { recursive: true, force: true });
   await check("tsup build", join(bin, "tsup"), []);
+  checkDistImports();
   await check("publint", join(bin, "publint"), []);
   await checkTypesAreRight();
 }
