@@ -28,14 +28,18 @@ export interface FrameParserOptions {
   readonly maxFrameSize?: number;
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * The buffering both parsers share: it cuts a byte stream into runs of complete frames and keeps
- * the unfinished frame at the end, bounded by `maxFrameSize`.
+ * the unfinished frame at the end, bounded by `maxFrameSize`. The unfinished frame lives in one
+ * buffer that grows by doubling up to the bound, so memory stays bounded however small the chunks.
  */
 class FrameBuffer {
   readonly delimiter: Delimiter;
   readonly maxFrameSize: number;
-  #pending: Uint8Array[] = [];
+  /** The unfinished frame: its first `#pendingLength` bytes. */
+  #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
 
   constructor(options: FrameParserOptions) {
@@ -77,7 +81,7 @@ class FrameBuffer {
   /** Throws `ERR_IPC_TRUNCATED_FRAME` if an unfinished frame is buffered; call at end of input. */
   end(): void {
     if (this.#pendingLength === 0) return;
-    const tail = this.#takePending(new Uint8Array(0), 0);
+    const tail = this.#takePending(EMPTY, 0);
     throw new IpcError(
       "ERR_IPC_TRUNCATED_FRAME",
       `input ended inside a frame: ${tail.byteLength} bytes after the last delimiter`,
@@ -119,17 +123,9 @@ class FrameBuffer {
   }
 
   #pendingEndsWith(bytes: Uint8Array): boolean {
-    if (this.#pendingLength < bytes.length) return false;
-    let fragment = this.#pending.length - 1;
-    let offset = (this.#pending[fragment] as Uint8Array).length;
-    for (let i = bytes.length - 1; i >= 0; i--) {
-      while (offset === 0) {
-        fragment--;
-        offset = (this.#pending[fragment] as Uint8Array).length;
-      }
-      offset--;
-      if ((this.#pending[fragment] as Uint8Array)[offset] !== bytes[i]) return false;
-    }
+    const start = this.#pendingLength - bytes.length;
+    if (start < 0) return false;
+    for (let i = 0; i < bytes.length; i++) if (this.#pending[start + i] !== bytes[i]) return false;
     return true;
   }
 
@@ -144,25 +140,38 @@ class FrameBuffer {
     // The buffered bytes may end with all but one byte of a multi-byte delimiter.
     const frameAtLeast = pendingLength - (this.delimiter.bytes.length - 1);
     if (frameAtLeast > this.maxFrameSize) {
-      const head = this.#pending[0] ?? bytes;
+      const head = this.#pendingLength > 0 ? this.#pending.subarray(0, this.#pendingLength) : bytes;
       throw this.#tooLarge(head, `at least ${frameAtLeast}`, " before its delimiter arrived");
     }
-    this.#pending.push(bytes.slice());
+    this.#reserve(pendingLength);
+    this.#pending.set(bytes, this.#pendingLength);
     this.#pendingLength = pendingLength;
   }
 
-  /** Joins the buffered bytes (less `trim` bytes at the end) with `head`, and clears the buffer. */
+  /**
+   * Makes room for `length` buffered bytes: double the room (so copies stay linear), but no more
+   * than the largest unfinished frame the bound allows, unless `length` itself needs more.
+   */
+  #reserve(length: number): void {
+    if (length <= this.#pending.byteLength) return;
+    const most = this.maxFrameSize + this.delimiter.bytes.length - 1;
+    const grown = new Uint8Array(Math.max(length, Math.min(2 * this.#pending.byteLength, most)));
+    grown.set(this.#pending.subarray(0, this.#pendingLength));
+    this.#pending = grown;
+  }
+
+  /**
+   * The buffered bytes (less `trim` bytes at the end) followed by `head`, as a frame of its own;
+   * clears the buffer.
+   */
   #takePending(head: Uint8Array, trim: number): Uint8Array {
-    const length = this.#pendingLength - trim + head.byteLength;
-    const frame = new Uint8Array(length);
-    let offset = 0;
-    for (const fragment of this.#pending) {
-      const take = Math.min(fragment.byteLength, length - head.byteLength - offset);
-      frame.set(take === fragment.byteLength ? fragment : fragment.subarray(0, take), offset);
-      offset += take;
-    }
-    frame.set(head, offset);
-    this.#pending = [];
+    const kept = this.#pendingLength - trim;
+    const length = kept + head.byteLength;
+    this.#pendingLength = kept;
+    this.#reserve(length);
+    this.#pending.set(head, kept);
+    const frame = this.#pending.subarray(0, length);
+    this.#pending = EMPTY;
     this.#pendingLength = 0;
     return frame;
   }
