@@ -1,3 +1,4 @@
+import { nextTick } from "node:process";
 import { IpcError } from "../../errors.ts";
 import type { ByteChannel } from "../../runtime.ts";
 
@@ -100,8 +101,8 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     return failure;
   };
 
+  /** Writes everything queued, one batch per OS write, each at the end of a tick (see enqueue). */
   const flush = async () => {
-    flushing = true;
     try {
       for (let next = queue.shift(); next !== undefined && !released; next = queue.shift()) {
         let view = next.bytes.subarray(0, next.used);
@@ -113,6 +114,8 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
           settleWaiters(written);
         }
         if (next.owned && next.bytes.byteLength === BATCH_SIZE) spare = next.bytes;
+        // Writes made while this one was in flight are taken together, once the tick is over.
+        if (queue.length > 0) await endOfTick();
       }
     } catch (error) {
       if (!released) fail(error, "write to");
@@ -137,7 +140,12 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       queue.push({ bytes, used: bytes.byteLength, owned: false });
     }
     accepted += bytes.byteLength;
-    if (!flushing) void flush();
+    if (!flushing) {
+      // The first write of a tick waits for the tick to end, so that every write made by the
+      // same burst of work (the replies to one read, a broadcast loop) goes out as one OS write.
+      flushing = true;
+      nextTick(() => void flush());
+    }
   };
 
   return {
@@ -210,6 +218,11 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
 
     closed,
   };
+}
+
+/** Resolves once the current tick's microtasks have all run. */
+function endOfTick(): Promise<void> {
+  return new Promise((resolve) => nextTick(resolve));
 }
 
 function describe(error: unknown): string {

@@ -152,7 +152,7 @@ function readEnv(name: string): string | undefined {
   try {
     return Deno.env.get(name);
   } catch (error) {
-    throw permissionError(error, `reading $${name}`, `--allow-env=${name}`);
+    throw permissionError(error, `reading $${name}`, "--allow-env=XDG_RUNTIME_DIR,TMPDIR,TMP,TEMP");
   }
 }
 
