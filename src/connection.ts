@@ -20,9 +20,13 @@ export type EmitData<Out, Type extends string> =
  * - `writable.close()` flushes every message written, then half-closes (the peer's readable ends);
  *   reading goes on until the peer ends too.
  * - `readable.cancel()` stops reading.
- * - `close()` does both: flushes, ends our side, stops reading, and settles `closed`.
+ * - `close()` does both: flushes what was written (through `writable`, a writer holding it, or
+ *   `emit`), ends our side, stops reading (a reader holding `readable` gets the queued messages,
+ *   then the end), and settles `closed`.
  *
- * When the peer goes away both streams end by themselves. When it sends bad input (malformed JSON,
+ * When the peer ends its side, `readable` ends by itself; `writable` stays usable, since a peer
+ * that only half-closed still reads, and fails at the next write if the peer is gone altogether.
+ * Close a connection once its readable has ended. When the peer sends bad input (malformed JSON,
  * invalid UTF-8, an oversized or unterminated frame, or an invalid event with `validate`), the
  * connection is torn down and `readable`, `writable` and `closed` fail with the `IpcError`.
  *

@@ -20,6 +20,7 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
  * for await (const connection of server.connections) {
  *   (async () => {
  *     for await (const message of connection.readable) await connection.emit("echo", message);
+ *     await connection.close(); // the peer ended its side: end ours
  *   })();
  * }
  * ```
