@@ -32,10 +32,21 @@ interface Waiter {
  * and `conn.closeWrite()` (never `conn.readable`/`conn.writable`, which close the whole socket on
  * half-close).
  *
- * Reading is pull-driven: the OS is read only while a `read()` is pending. Writing goes through a
- * bounded queue: small writes are copied into 64 KiB batches written by one loop, so a burst of
- * frames costs one OS write; a large write is passed by reference and its promise settles once
- * the OS took all of it.
+ * Reading is pull-driven: the OS is read only while a `read()` is pending, 64 KiB at most, and
+ * every chunk handed out is fresh. Writing goes through a bounded queue: writes under 16 KiB are
+ * copied into 64 KiB batches, and the bytes of one tick go out together once the tick's
+ * microtasks have run, so a burst of frames (the replies to one read, a broadcast) costs one OS
+ * write. A larger write is passed by reference and its promise settles once the OS took all of
+ * it. Past 64 KiB waiting, `write()` returns a promise (backpressure).
+ *
+ * @param conn a connected socket, owned by the channel from now on
+ * @param path the socket path, for errors
+ * @example
+ * ```ts
+ * const channel = connChannel(await Deno.connect({ transport: "unix", path }), path);
+ * await channel.write(new TextEncoder().encode('{"type":"hello","data":{}}\f'));
+ * await channel.end();
+ * ```
  */
 export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
   let readBuffer: Uint8Array<ArrayBuffer> | undefined;
