@@ -6,6 +6,7 @@
 //   npm run bench -- --quick           about a minute (1 round, 0.3 s + 0.7 s)
 //   options: --rounds N --warmup MS --duration MS --lanes a,b --modes m,n --transport unix
 //            --write (update BENCHMARKS.md) --markdown (print the Markdown only) --json FILE
+//            --build DIR (run the ipc-streams peers from DIR, a dist/-like tree, for A/B experiments)
 //            --profile (CPU profiles of the ipc-streams Node 22 peers instead of a benchmark)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -40,6 +41,7 @@ function parseOptions(argv) {
     else if (arg === "--modes") options.modes = value().split(",");
     else if (arg === "--transport") options.transport = value();
     else if (arg === "--json") options.json = value();
+    else if (arg === "--build") options.build = value();
     else if (arg === "--help" || arg === "-h") usage();
     else usage(`unknown option ${arg}`);
   }
@@ -59,7 +61,7 @@ function parseOptions(argv) {
 }
 
 function usage(problem) {
-  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 9).join("\n").replaceAll("// ", "");
+  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 10).join("\n").replaceAll("// ", "");
   if (problem) {
     console.error(`bench: ${problem}\n`);
     console.error(text);
@@ -77,7 +79,9 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exi
 
 const startedAt = new Date();
 const loadStart = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-const build = await prepareBuild(root, join(work, "dist"), log);
+const build = options.build
+  ? { dir: options.build, notes: [`ipc-streams peers run from ${options.build} (--build)`] }
+  : await prepareBuild(root, join(work, "dist"), log);
 const oracle = buildOracle(root, work);
 const { peers, versions } = describePeers(root, { build: build.dir, oracle });
 

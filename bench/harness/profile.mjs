@@ -21,7 +21,10 @@ export function groupOf({ functionName, url }) {
   if (functionName === "(idle)") return "idle";
   if (functionName === "(garbage collector)") return "garbage collection";
   if (functionName === "(program)") return "native (V8/libuv, unattributed)";
-  if (url === "") return `V8 builtin: ${functionName || "(anonymous)"}`;
+  if (url === "" && /^(writev|writeBuffer|writeUtf8String|writeLatin1String|writeAsciiString)$/.test(functionName)) {
+    return "socket write system calls (Node native)";
+  }
+  if (url === "") return `builtin: ${functionName || "(anonymous)"}`;
   if (url.includes("/bench/peers/")) return "benchmark workload";
   if (/\/dist\/|ipc-bench-.*\/dist\//.test(url)) return "ipc-streams";
   if (url.includes("node-ipc")) return "node-ipc";
@@ -70,14 +73,18 @@ export async function profile({ peers, work, options, log, root }) {
   const lanes = [
     ["ips-node22", "ipc-streams on Node 22"],
     ["nipc14", "node-ipc 14 on Node 22"],
-  ];
+    ["ips-bun", "ipc-streams on Bun"],
+  ].filter(([id]) => options.lanes === undefined || options.lanes.includes(id));
+  // Deno has no CPU-profile flag (only V8's --prof log), so it is not profiled here.
+  const flags = (runtime, dir) =>
+    runtime === "bun" ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : ["--cpu-prof", "--cpu-prof-dir", dir];
   for (const [id, title] of lanes) {
     const peer = peers.get(id);
     if (peer.missing) {
       log(`profile: ${title} missing: ${peer.missing}`);
       continue;
     }
-    for (const mode of ["round-trips", "one-way"]) {
+    for (const mode of options.modes?.filter((m) => m !== "latency") ?? ["round-trips", "one-way"]) {
       const serverDir = join(work, `prof-${id}-${mode}-server`);
       const clientDir = join(work, `prof-${id}-${mode}-client`);
       const result = await runJob({
@@ -87,8 +94,8 @@ export async function profile({ peers, work, options, log, root }) {
         warmup,
         duration,
         cwd: root,
-        serverFlags: ["--cpu-prof", "--cpu-prof-dir", serverDir],
-        clientFlags: ["--cpu-prof", "--cpu-prof-dir", clientDir],
+        serverFlags: flags(peer.runtime, serverDir),
+        clientFlags: flags(peer.runtime, clientDir),
       });
       log(`profile: ${title} ${mode}: ${Math.round(result.rate).toLocaleString("en-US")}/s under the profiler`);
       lines.push(`#### ${title}, ${mode} (${Math.round(result.rate / 1000)} k/s under the profiler)`, "");
