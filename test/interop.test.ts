@@ -131,13 +131,13 @@ function delay(ms: number): Promise<void> {
 /** A held reader on one of our readables, with waits that fail with a clear message. */
 class Inbox<T = unknown> {
   readonly #reader: ReadableStreamDefaultReader<T>;
-  #pending: Promise<ReadableStreamReadResult<T>> | undefined;
+  #pending: ReturnType<ReadableStreamDefaultReader<T>["read"]> | undefined;
 
   constructor(readable: ReadableStream<T>) {
     this.#reader = readable.getReader();
   }
 
-  #read(): Promise<ReadableStreamReadResult<T>> {
+  #read(): ReturnType<ReadableStreamDefaultReader<T>["read"]> {
     this.#pending ??= this.#reader.read();
     return this.#pending;
   }
@@ -168,7 +168,7 @@ class Inbox<T = unknown> {
   }
 
   /** True when nothing arrives within `ms` (a pending read is kept for the next call). */
-  async quiet(ms: number): Promise<boolean> {
+  quiet(ms: number): Promise<boolean> {
     const arrived = this.#read().then(
       () => false,
       () => false,
@@ -184,7 +184,8 @@ class Inbox<T = unknown> {
       if (result.done) return { ended: true };
       throw new Error(`expected ${what}, got a message: ${JSON.stringify(result.value).slice(0, 200)}`);
     } catch (error) {
-      if (error instanceof TimeoutError || (error instanceof Error && error.message.startsWith("expected"))) throw error;
+      if (error instanceof TimeoutError || (error instanceof Error && error.message.startsWith("expected")))
+        throw error;
       return { error };
     }
   }
@@ -306,9 +307,7 @@ function frameMessage(hex: string): unknown {
 /** Our emit() for a vector: emit(type) when the call has no data argument. */
 function emitVector(connection: Connection, vector: SendVector): Promise<void> {
   const [type, data] = vector.args;
-  return vector.args.length === 1
-    ? connection.emit(type as string)
-    : connection.emit(type as string, untag(data));
+  return vector.args.length === 1 ? connection.emit(type as string) : connection.emit(type as string, untag(data));
 }
 
 /** About 1 MiB of text mixing 1- to 4-byte characters and the delimiter. */
@@ -316,7 +315,7 @@ const BIG_TEXT = { $: "repeat", text: "aé€😀\f", count: 95_326 };
 const bigText = untag(BIG_TEXT) as string;
 
 /** Valid UTF-8 mixing 1- to 4-byte sequences, NUL, the delimiter and newlines. */
-const UTF8_BYTES = new TextEncoder().encode("raw\u0000\f\n é€😀 {\"type\":\"x\"}\r\n".repeat(64));
+const UTF8_BYTES = new TextEncoder().encode('raw\u0000\f\n é€😀 {"type":"x"}\r\n'.repeat(64));
 /** Every byte value, twice, in a scrambled order. */
 const ALL_BYTES = Uint8Array.from({ length: 512 }, (_, i) => (i * 167 + 13) % 256);
 
@@ -403,10 +402,6 @@ async function usToNodeIpcServer(
 
 function messagesOf(events: readonly PeerEvent[]): { type: unknown; data: unknown }[] {
   return events.map(({ type, data }) => ({ type, data }));
-}
-
-function concatPeerBytes(events: readonly PeerEvent[]): Uint8Array {
-  return concat(events.map((event) => event.bytes as Uint8Array));
 }
 
 /** Collects raw `data` events until `length` bytes arrived. */
@@ -562,7 +557,11 @@ for (const line of LINES) {
       const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
         ? [
             { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
-            { name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways", encoding: "latin1", bytes: ALL_BYTES },
+            {
+              name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways",
+              encoding: "latin1",
+              bytes: ALL_BYTES,
+            },
           ]
         : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
       for (const rawCase of rawCases) {
@@ -639,26 +638,31 @@ for (const line of LINES) {
       });
 
       if (!legacy) {
-        scenario(line, TO_US, "parser 'guarded' client: frames within its limits pass; a bigger one closes it", async () => {
-          const limit = 1000;
-          const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
-            peerConfig: { parser: "guarded", maxMessageSize: limit, retry: 100 },
-            types: ["fit", "big"],
-          });
-          await peer.request("emit", { name: id, args: ["hello", { guarded: true }] });
-          expect(await inbox.next("hello from a guarded client")).toEqual({ type: "hello", data: { guarded: true } });
-          const fits = "y".repeat(limit - frameSize("fit", ""));
-          await connection.emit("fit", fits);
-          const delivered = await peer.next(isEvent("message", { name: id }), "a frame at the limit");
-          expect(delivered.data).toBe(fits);
-          // One byte over: node-ipc 14 closes the connection (spec 8.2) and does not reconnect.
-          await connection.emit("big", `${fits}y`);
-          const failure = await peer.next(isEvent("error", { name: id }), "its protocol error");
-          expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
-          await peer.next(isEvent("destroy", { name: id }), "destroy (no reconnect)");
-          // It read everything we sent, so we see a clean end (FIN), not an error.
-          expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
-        });
+        scenario(
+          line,
+          TO_US,
+          "parser 'guarded' client: frames within its limits pass; a bigger one closes it",
+          async () => {
+            const limit = 1000;
+            const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+              peerConfig: { parser: "guarded", maxMessageSize: limit, retry: 100 },
+              types: ["fit", "big"],
+            });
+            await peer.request("emit", { name: id, args: ["hello", { guarded: true }] });
+            expect(await inbox.next("hello from a guarded client")).toEqual({ type: "hello", data: { guarded: true } });
+            const fits = "y".repeat(limit - frameSize("fit", ""));
+            await connection.emit("fit", fits);
+            const delivered = await peer.next(isEvent("message", { name: id }), "a frame at the limit");
+            expect(delivered.data).toBe(fits);
+            // One byte over: node-ipc 14 closes the connection (spec 8.2) and does not reconnect.
+            await connection.emit("big", `${fits}y`);
+            const failure = await peer.next(isEvent("error", { name: id }), "its protocol error");
+            expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
+            await peer.next(isEvent("destroy", { name: id }), "destroy (no reconnect)");
+            // It read everything we sent, so we see a clean end (FIN), not an error.
+            expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+          },
+        );
 
         scenario(line, TO_US, "parser 'guarded' client over our limits: ERR_IPC_FRAME_TOO_LARGE", async () => {
           const { id, peer, inbox } = await nodeIpcClientToUs(line, {
@@ -794,7 +798,11 @@ for (const line of LINES) {
       const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
         ? [
             { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
-            { name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways", encoding: "latin1", bytes: ALL_BYTES },
+            {
+              name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways",
+              encoding: "latin1",
+              bytes: ALL_BYTES,
+            },
           ]
         : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
       for (const rawCase of rawCases) {
@@ -825,7 +833,9 @@ for (const line of LINES) {
       scenario(
         line,
         FROM_US,
-        legacy ? "server.stop(): our connection keeps working (9–12 close the listener only)" : "server.stop(): our readable ends (14 destroys its sockets)",
+        legacy
+          ? "server.stop(): our connection keeps working (9–12 close the listener only)"
+          : "server.stop(): our readable ends (14 destroys its sockets)",
         async () => {
           const { peer, path, connection, inbox, socket } = await usToNodeIpcServer(line, { types: ["after"] });
           await peer.request("stop");
@@ -854,23 +864,28 @@ for (const line of LINES) {
       });
 
       if (!legacy) {
-        scenario(line, FROM_US, "parser 'guarded' server: frames within its limits pass; a bigger one closes it", async () => {
-          const limit = 1000;
-          const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
-            peerConfig: { parser: "guarded", maxMessageSize: limit },
-            types: ["fit", "big"],
-          });
-          const fits = "y".repeat(limit - frameSize("fit", ""));
-          await connection.emit("fit", fits);
-          const delivered = await peer.next(isEvent("server.message", { socket }), "a frame at the limit");
-          expect(delivered.data).toBe(fits);
-          await peer.request("serverEmit", { socket, args: ["hello", { guarded: true }] });
-          expect(await inbox.next("hello from a guarded server")).toEqual({ type: "hello", data: { guarded: true } });
-          await connection.emit("big", `${fits}y`);
-          const failure = await peer.next(isEvent("server.error"), "its protocol error");
-          expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
-          expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
-        });
+        scenario(
+          line,
+          FROM_US,
+          "parser 'guarded' server: frames within its limits pass; a bigger one closes it",
+          async () => {
+            const limit = 1000;
+            const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
+              peerConfig: { parser: "guarded", maxMessageSize: limit },
+              types: ["fit", "big"],
+            });
+            const fits = "y".repeat(limit - frameSize("fit", ""));
+            await connection.emit("fit", fits);
+            const delivered = await peer.next(isEvent("server.message", { socket }), "a frame at the limit");
+            expect(delivered.data).toBe(fits);
+            await peer.request("serverEmit", { socket, args: ["hello", { guarded: true }] });
+            expect(await inbox.next("hello from a guarded server")).toEqual({ type: "hello", data: { guarded: true } });
+            await connection.emit("big", `${fits}y`);
+            const failure = await peer.next(isEvent("server.error"), "its protocol error");
+            expect(failure.error?.code).toBe("ERR_IPC_FRAME_TOO_LARGE");
+            expect(errorSummary(await inbox.outcome("the end of our readable"))).toEqual({ ended: true });
+          },
+        );
 
         scenario(line, FROM_US, "parser 'guarded' server over our limits: ERR_IPC_FRAME_TOO_LARGE", async () => {
           const { peer, inbox, socket } = await usToNodeIpcServer(line, {

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
-import { delimiter as pathListSeparator, join } from "node:path";
+import { join, delimiter as pathListSeparator } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The node-ipc lines we test against. */
@@ -189,7 +189,8 @@ export class Peer {
 
   /** Drops the unconsumed events that match. */
   discard(matches: Matcher): void {
-    for (let i = this.#events.length - 1; i >= 0; i--) if (matches(this.#events[i] as PeerEvent)) this.#events.splice(i, 1);
+    for (let i = this.#events.length - 1; i >= 0; i--)
+      if (matches(this.#events[i] as PeerEvent)) this.#events.splice(i, 1);
   }
 
   /** Ends the peer process (closing its stdin first, then SIGKILL if it lingers) and waits for it. */

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * Renders the node-ipc interoperation results as a Markdown table and writes it into README.md
+ * between `<!-- interop:start -->` and `<!-- interop:end -->`.
+ *
+ *   node scripts/interop-table.mjs
+ *
+ * Input: test-results/interop-<runtime>.json (or $IPC_STREAMS_RESULTS_DIR), written by
+ * test/interop.test.ts in each lane. Rows are node-ipc line × direction, columns are runtimes, a
+ * cell is passed/total scenarios; a scenario that never ran counts as failed. Nothing here is
+ * typed by hand: every number comes from those files.
+ *
+ * When README.md lacks the markers the table is printed and README is left alone (exit 0). When
+ * there are no result files at all it exits 1: the table would have nothing to show.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const resultsDir = process.env.IPC_STREAMS_RESULTS_DIR || join(root, "test-results");
+const readmePath = join(root, "README.md");
+const START = "<!-- interop:start -->";
+const END = "<!-- interop:end -->";
+
+/** Lanes in display order; any other runtime found in the results is appended. */
+const LANES = [
+  ["node20", "Node 20"],
+  ["node22", "Node 22"],
+  ["bun", "Bun"],
+  ["deno", "Deno"],
+];
+const LINES = [
+  ["9", "node-ipc-9"],
+  ["10", "node-ipc-10"],
+  ["12", "node-ipc-12"],
+  ["14", "node-ipc-14"],
+];
+const MAX_LISTED_FAILURES = 30;
+const DIRECTIONS = ["node-ipc client → our server", "our client → node-ipc server"];
+
+function readReports() {
+  if (!existsSync(resultsDir)) return [];
+  return readdirSync(resultsDir)
+    .filter((name) => /^interop-.+\.json$/.test(name))
+    .map((name) => JSON.parse(readFileSync(join(resultsDir, name), "utf8")));
+}
+
+/** "node-ipc 9.2.1", "@achrinza/node-ipc 10.1.11"… from the installed package. */
+function packageLabel(line, folder) {
+  try {
+    const manifest = JSON.parse(readFileSync(join(root, "node_modules", folder, "package.json"), "utf8"));
+    return `${manifest.name} ${manifest.version}`;
+  } catch {
+    return `node-ipc ${line}`;
+  }
+}
+
+function render(reports) {
+  const byRuntime = new Map(reports.map((report) => [report.runtime, report]));
+  const lanes = [...LANES];
+  for (const runtime of byRuntime.keys()) if (!lanes.some(([id]) => id === runtime)) lanes.push([runtime, runtime]);
+
+  const header = lanes.map(([id, label]) => {
+    const report = byRuntime.get(id);
+    return report ? `${label} (${report.runtimeVersion})` : label;
+  });
+  const rows = [
+    `| node-ipc line | direction | ${header.join(" | ")} |`,
+    `|---|---|${lanes.map(() => "---").join("|")}|`,
+  ];
+  const failures = [];
+  let passedAll = 0;
+  let totalAll = 0;
+  for (const [line, folder] of LINES) {
+    for (const direction of DIRECTIONS) {
+      const cells = lanes.map(([id, label]) => {
+        const report = byRuntime.get(id);
+        if (!report) return "no results";
+        const scenarios = report.scenarios.filter((s) => s.line === line && s.direction === direction);
+        const passed = scenarios.filter((s) => s.passed).length;
+        passedAll += passed;
+        totalAll += scenarios.length;
+        for (const s of scenarios.filter((s) => !s.passed)) {
+          failures.push(
+            `${packageLabel(line, folder)}, ${label}, ${direction}: ${s.scenario}${s.ran ? "" : " (did not run)"}`,
+          );
+        }
+        if (scenarios.length === 0) return "no results";
+        return `${passed}/${scenarios.length}${passed === scenarios.length ? "" : " ❌"}`;
+      });
+      rows.push(`| ${packageLabel(line, folder)} | ${direction} | ${cells.join(" | ")} |`);
+    }
+  }
+
+  const peerNodes = new Set(
+    LINES.flatMap(([line]) =>
+      reports
+        .map((report) => report.peerNode?.[line])
+        .filter(Boolean)
+        .map((v) => `${line}: ${v}`),
+    ),
+  );
+  const latest =
+    reports
+      .map((report) => report.finished)
+      .sort()
+      .at(-1) ?? "";
+  const lines = [
+    `Cell = scenarios passed / scenarios run for that node-ipc line, direction and runtime (${passedAll}/${totalAll} in all).`,
+    `Each node-ipc peer ran in its own Node process (${[...peerNodes].join(", ") || "none"}).`,
+    `Results of ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by \`test/interop.test.ts\`.`,
+    "",
+    ...rows,
+    "",
+  ];
+  if (failures.length > 0) {
+    const shown = failures.slice(0, MAX_LISTED_FAILURES).map((failure) => `- ${failure}`);
+    if (failures.length > shown.length) shown.push(`- … and ${failures.length - shown.length} more`);
+    lines.push("Failed scenarios:", "", ...shown, "");
+  }
+  lines.push("<details><summary>Scenarios</summary>", "");
+  for (const direction of DIRECTIONS) {
+    /** scenario name → the node-ipc lines it runs against */
+    const scenarios = new Map();
+    for (const report of reports) {
+      for (const s of report.scenarios) {
+        if (s.direction !== direction) continue;
+        if (!scenarios.has(s.scenario)) scenarios.set(s.scenario, new Set());
+        scenarios.get(s.scenario).add(s.line);
+      }
+    }
+    lines.push(`**${direction}**`, "");
+    for (const [name, lineSet] of scenarios) {
+      const only = lineSet.size === LINES.length ? "" : ` (node-ipc ${[...lineSet].join(", ")} only)`;
+      lines.push(`- ${name}${only}`);
+    }
+    lines.push("");
+  }
+  lines.push("</details>");
+  return lines.join("\n");
+}
+
+const reports = readReports();
+if (reports.length === 0) {
+  console.error(`interop-table: no interop-*.json in ${resultsDir}; run the interop suite first`);
+  process.exit(1);
+}
+const table = render(reports);
+console.log(table);
+
+const readme = existsSync(readmePath) ? readFileSync(readmePath, "utf8") : "";
+const start = readme.indexOf(START);
+const end = readme.indexOf(END);
+if (start === -1 || end === -1 || end < start) {
+  console.error("interop-table: README.md has no interop markers; printed only");
+  process.exit(0);
+}
+const updated = `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`;
+if (updated !== readme) writeFileSync(readmePath, updated);
+console.error(`interop-table: README.md updated from ${reports.length} result file(s)`);
