@@ -150,10 +150,10 @@ function checkDistImports() {
   const start = performance.now();
   const dist = join(root, "dist");
   const bad = [];
-  const files = existsSync(dist)
+  const jsFiles = existsSync(dist)
     ? readdirSync(dist, { recursive: true }).filter((file) => String(file).endsWith(".js"))
     : [];
-  for (const file of files) {
+  for (const file of jsFiles) {
     const code = readFileSync(join(dist, String(file)), "utf8");
     for (const match of code.matchAll(/\b(?:from|import)\s*\(?\s*(["'])([^"'\n]+)\1/g)) {
       const specifier = match[2];
@@ -167,10 +167,10 @@ function checkDistImports() {
     // esbuild marks each bundled module with a `// path` comment: none may come from node_modules.
     for (const match of code.matchAll(/^\/\/ (\S*node_modules\/\S+)$/gm)) bad.push(`${file}: bundles ${match[1]}`);
   }
-  if (files.length === 0) bad.push("no dist/**/*.js (the build failed?)");
+  if (jsFiles.length === 0) bad.push("no dist/**/*.js (the build failed?)");
   for (const problem of bad) console.log(problem);
   const ok = bad.length === 0;
-  if (ok) console.log(`${files.length} files checked`);
+  if (ok) console.log(`${jsFiles.length} files checked`);
   results.push({ name, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, seconds: seconds(start) });
   console.log(ok ? paint(32, `✓ ${name}`) : paint(31, `✗ ${name}`));
 }
