@@ -9,7 +9,7 @@
 //   baseline  the naive way: TextDecoder (streaming) + string concatenation + split("\f") + JSON.parse
 //   identity  the floor of the stream machinery: 1,000,000 chunks through an identity TransformStream
 // Each round runs the four ways once, in that order; the first round is a warm-up. Prints one
-// JSON line with the median and best time of each way.
+// JSON line with each way's wall-clock and CPU times.
 
 const FRAMES = 1_000_000;
 const CHUNK = 64 * 1024;
@@ -129,13 +129,25 @@ const ways = {
   },
 };
 
+// Wall-clock time, and the process's CPU time (user + system, all threads): on a shared machine
+// the second is far less disturbed by other processes waiting for the same cores.
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 const times = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
+const cpuTimes = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
 for (let round = 0; round <= rounds; round++) {
   for (const [name, way] of Object.entries(ways)) {
     const start = performance.now();
+    const cpuStart = cpuMs();
     await way();
     const elapsed = performance.now() - start;
-    if (round > 0) times[name].push(elapsed);
+    const cpu = cpuMs() - cpuStart;
+    if (round > 0) {
+      times[name].push(elapsed);
+      cpuTimes[name].push(cpu);
+    }
   }
 }
 
@@ -146,7 +158,13 @@ const median = (list) => {
 const results = Object.fromEntries(
   Object.entries(times).map(([name, list]) => [
     name,
-    { medianMs: median(list), bestMs: Math.min(...list), runsMs: list.map((ms) => Math.round(ms * 10) / 10) },
+    {
+      medianMs: median(list),
+      bestMs: Math.min(...list),
+      runsMs: list.map((ms) => Math.round(ms * 10) / 10),
+      cpuMedianMs: median(cpuTimes[name]),
+      cpuRunsMs: cpuTimes[name].map((ms) => Math.round(ms * 10) / 10),
+    },
   ]),
 );
 console.log(
