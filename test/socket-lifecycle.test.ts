@@ -281,6 +281,25 @@ describe(`sockets on ${runtimeName}: limits, cancellation and closing`, () => {
     await expect(ipc.connect({ path })).rejects.toMatchObject({ code: "ERR_IPC_NO_SERVER" });
   });
 
+  test("close() while a reader and a writer hold the streams: the reader ends, what was written arrives", async () => {
+    const path = sockets.path("close-locked");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const side = await accepted.next();
+    const reader = client.readable.getReader();
+    const pendingRead = reader.read();
+    const writer = client.writable.getWriter();
+    for (let i = 0; i < 100; i++) void writer.write({ type: "queued", data: i }).catch(() => {});
+    await client.close();
+    expect(await pendingRead).toEqual({ done: true, value: undefined });
+    expect(await drain(side.readable)).toEqual(Array.from({ length: 100 }, (_, i) => ({ type: "queued", data: i })));
+    await expect(writer.write({ type: "late", data: 0 })).rejects.toMatchObject({ code: "ERR_IPC_CLOSED" });
+    await expect(client.closed).resolves.toBeUndefined();
+    await side.close();
+    await server.close();
+  });
+
   test("server.close(): messages written before it arrive, connections end, the socket file goes", async () => {
     const path = sockets.path("graceful");
     const server = await ipc.serve({ path });

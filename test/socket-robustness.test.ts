@@ -6,7 +6,7 @@ import process from "node:process";
 import { afterAll, describe, expect, test } from "vitest";
 import type { Connection } from "../src/index.ts";
 import { type Child, spawnChild } from "./fixtures/children.ts";
-import { acceptor, socketDirectory, take } from "./fixtures/sockets.ts";
+import { acceptor, outcome, socketDirectory, take } from "./fixtures/sockets.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
 const sockets = socketDirectory();
@@ -95,6 +95,29 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
       ),
     );
     await expectEcho(path, "after the crash");
+    await server.close();
+  });
+
+  test("an idle client killed: the server side's readable ends, writing fails, the server forgets it", async () => {
+    const path = sockets.path("crash-idle");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["idle", path]);
+    children.push(child);
+    expect(await child.line()).toEqual({ connected: true });
+    const side = await accepted.next();
+    expect(server.connectionCount).toBe(1);
+    await child.kill();
+    expect(await outcome(side.readable)).toEqual({ values: [] });
+    // The peer may only have half-closed, so writing is allowed until the OS says it is gone.
+    expect(await emitUntilFailure(side, "anyone there?")).toBeInstanceOf(ipc.IpcError);
+    expectCleanEnd(
+      await side.closed.then(
+        () => ({}),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    expect(server.connectionCount).toBe(0);
     await server.close();
   });
 
