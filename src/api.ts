@@ -130,7 +130,8 @@ function defaultSocketRoot(runtime: Runtime, options: SocketPathOptions): string
 async function prepareSocketDirectory(runtime: Runtime, options: ServeOptions): Promise<void> {
   if (options.path !== undefined) return;
   if (options.socketRoot !== undefined) {
-    const directory = directoryOf(options.socketRoot + (options.appspace ?? "") + "x");
+    // The directory part of the path, whatever the id (the appspace may hold a "/" too).
+    const directory = directoryOf(`${options.socketRoot}${options.appspace ?? ""}x`);
     if (directory !== undefined) await runtime.makeDirectory(directory, 0o700);
     return;
   }
