@@ -107,7 +107,18 @@ async function stop(proc) {
  * Runs `mode` between `client` and `server` peers. Returns the client's result plus resource
  * figures, or throws with what went wrong.
  */
-export async function runJob({ client, server, mode, warmup, duration, cwd, serverFlags = [], clientFlags = [], env }) {
+export async function runJob({
+  client,
+  server,
+  mode,
+  warmup,
+  duration,
+  cwd,
+  serverFlags = [],
+  clientFlags = [],
+  env,
+  onMeasure,
+}) {
   const dir = mkdtempSync(join(tmpdir(), "ipcb-"));
   const path = join(dir, "s");
   const processEnv = { ...process.env, ...env };
@@ -120,8 +131,10 @@ export async function runJob({ client, server, mode, warmup, duration, cwd, serv
     const limit = warmup + duration + 30_000;
     await waitFor(clientProc, (message) => message.phase === "measure", limit, "the warm-up");
     const before = { server: cpuSeconds(serverProc.child.pid), client: cpuSeconds(clientProc.child.pid) };
+    const watcher = onMeasure?.({ server: serverProc.child.pid, client: clientProc.child.pid });
     const { result } = await waitFor(clientProc, (message) => message.result, limit, "the result");
     const after = { server: cpuSeconds(serverProc.child.pid), client: cpuSeconds(clientProc.child.pid) };
+    const watched = await watcher?.stop();
     const serverRssKiB = peakRssKiB(serverProc.child.pid);
     const clientRssKiB = peakRssKiB(clientProc.child.pid);
     const exited = await Promise.race([clientProc.exit, new Promise((r) => setTimeout(r, 10_000))]);
@@ -137,10 +150,54 @@ export async function runJob({ client, server, mode, warmup, duration, cwd, serv
       serverCpuUs: perMessage("server"),
       clientCpuUs: perMessage("client"),
       serverCpuShare: after.server === undefined ? undefined : (after.server - before.server) / result.seconds,
+      clientCpuShare: after.client === undefined ? undefined : (after.client - before.client) / result.seconds,
+      ...(watched === undefined ? {} : { watched }),
     };
   } finally {
     if (clientProc) await stop(clientProc);
     if (serverProc) await stop(serverProc);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+const SYSCALLS = ["read", "recvfrom", "recvmsg", "write", "writev", "sendto", "sendmsg"];
+const READS = new Set(["read", "recvfrom", "recvmsg"]);
+export const isReadSyscall = (name) => READS.has(name);
+
+/**
+ * An `onMeasure` hook that counts system calls of both peers with `perf stat` over the measured
+ * window. Resolves to `{ server: {read, write, …}, client: {…} }`, or undefined without perf.
+ */
+export function countSyscalls() {
+  if (spawnSync("perf", ["--version"]).status !== 0) return undefined;
+  return (pids) => {
+    const events = SYSCALLS.map((name) => `syscalls:sys_enter_${name}`).join(",");
+    const watch = (pid) => {
+      const perf = spawn("perf", ["stat", "-x", ",", "-e", events, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] });
+      let output = "";
+      perf.stderr.setEncoding("utf8");
+      perf.stderr.on("data", (text) => {
+        output += text;
+      });
+      const done = new Promise((resolve) => perf.on("exit", () => resolve(output)));
+      return { perf, done };
+    };
+    const watchers = { server: watch(pids.server), client: watch(pids.client) };
+    return {
+      async stop() {
+        const counts = {};
+        for (const [side, { perf, done }] of Object.entries(watchers)) {
+          perf.kill("SIGINT");
+          const output = await done;
+          counts[side] = {};
+          for (const line of output.split("\n")) {
+            const [value, , event] = line.split(",");
+            const name = event?.replace("syscalls:sys_enter_", "");
+            if (name && SYSCALLS.includes(name) && /^\d+$/.test(value)) counts[side][name] = Number(value);
+          }
+        }
+        return counts;
+      },
+    };
+  };
 }

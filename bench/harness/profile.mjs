@@ -3,7 +3,7 @@
 // each group of code in the profile, scaled by the CPU time per message measured in the same run.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { runJob } from "./job.mjs";
+import { countSyscalls, isReadSyscall, runJob } from "./job.mjs";
 
 /** Self time (µs) per profile node. */
 function selfTimes(profile) {
@@ -121,7 +121,61 @@ export async function profile({ peers, work, options, log, root }) {
       }
     }
   }
+  lines.push(...(await syscallTable({ peers, options, log, root, duration, warmup })));
   const markdown = lines.join("\n");
   console.log(markdown);
   return markdown;
+}
+
+/**
+ * Without a profiler: each peer's CPU share (CPU seconds per wall second, 1.0 = one core busy) and
+ * its system calls per message over the measured window, counted by `perf stat`. It shows how
+ * writes are batched and whether the two processes run in parallel or take turns.
+ */
+async function syscallTable({ peers, options, log, root, duration, warmup }) {
+  const onMeasure = countSyscalls();
+  const lines = [
+    "#### CPU share and system calls per message (no profiler)",
+    "",
+    onMeasure
+      ? "CPU share = CPU seconds per wall-clock second over the measured window (1.00 = one core busy). Reads (read/recvfrom/recvmsg) and writes (write/writev/sendto/sendmsg) per 1000 messages, from `perf stat` on the syscall tracepoints."
+      : "perf is not available: system calls not counted.",
+    "",
+    "| lane | mode | rate | server CPU share | server reads / writes per 1000 msgs | client CPU share | client reads / writes per 1000 msgs |",
+    "|---|---|---:|---:|---:|---:|---:|",
+  ];
+  const ids = ["nipc14", "ips-node22", "ips-bun", "ips-deno"].filter(
+    (id) => options.lanes === undefined || options.lanes.includes(id),
+  );
+  for (const id of ids) {
+    const peer = peers.get(id);
+    if (peer.missing) continue;
+    for (const mode of options.modes?.filter((m) => m !== "latency") ?? ["round-trips", "one-way"]) {
+      let result;
+      try {
+        result = await runJob({ client: peer, server: peer, mode, warmup, duration, cwd: root, onMeasure });
+      } catch (error) {
+        lines.push(`| ${peer.label} | ${mode} | failed: ${String(error.message).split("\n")[0]} | | | | |`);
+        continue;
+      }
+      log(`syscalls: ${peer.label} ${mode}: ${Math.round(result.rate).toLocaleString("en-US")}/s`);
+      const per = (side) => {
+        const counts = result.watched?.[side];
+        if (!counts) return "–";
+        const k = 1000 / result.messages;
+        let reads = 0;
+        let writes = 0;
+        for (const [name, count] of Object.entries(counts)) {
+          if (isReadSyscall(name)) reads += count;
+          else writes += count;
+        }
+        return `${(reads * k).toFixed(1)} / ${(writes * k).toFixed(1)}`;
+      };
+      lines.push(
+        `| ${peer.label} | ${mode} | ${Math.round(result.rate / 1000)} k/s | ${result.serverCpuShare?.toFixed(2) ?? "–"} | ${per("server")} | ${result.clientCpuShare?.toFixed(2) ?? "–"} | ${per("client")} |`,
+      );
+    }
+  }
+  lines.push("");
+  return lines;
 }
