@@ -275,6 +275,11 @@ const OUR_VECTORS = VECTORS.filter(({ args: [type] }) => {
 });
 const OUR_TYPES = [...new Set(OUR_VECTORS.map(({ args: [type] }) => type as string))];
 
+/** A custom delimiter each line can receive: 9–12 only single characters, 14 any string. */
+function delimiterFor(line: Line): string {
+  return line === "14" ? "\r\n" : "\n";
+}
+
 function hexFor(line: Line, vector: SendVector): string {
   return line === "14" ? vector.hex_14 : vector.hex_9_10_12;
 }
@@ -329,6 +334,29 @@ function chunksOf(bytes: Uint8Array, size: number): Uint8Array[] {
 function frameSize(type: string, text: string): number {
   return new TextEncoder().encode(JSON.stringify({ type, data: text })).byteLength;
 }
+
+/** Runs `body` with environment variables changed (`undefined` unsets), then restores them. */
+async function withEnv<T>(changes: Record<string, string | undefined>, body: () => Promise<T>): Promise<T> {
+  const saved = Object.entries(changes).map(([name]) => [name, process.env[name]] as const);
+  const apply = (entries: readonly (readonly [string, string | undefined])[]) => {
+    for (const [name, value] of entries) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(Object.entries(changes));
+  try {
+    return await body();
+  } finally {
+    apply(saved);
+  }
+}
+
+/** node-ipc 14's two default-root rules, each in its own directory under the temp dir. */
+const SECURE_ROOT_ENVIRONMENTS: { name: string; base: string; env: Record<string, string | undefined> }[] = [
+  { name: "XDG_RUNTIME_DIR", base: `${dir}/xdg`, env: { XDG_RUNTIME_DIR: `${dir}/xdg` } },
+  { name: "TMPDIR", base: `${dir}/tmp`, env: { XDG_RUNTIME_DIR: undefined, TMPDIR: `${dir}/tmp` } },
+];
 
 // -----------------------------------------------------------------------------------------------
 // Peers
@@ -637,7 +665,58 @@ for (const line of LINES) {
         await within(connection.closed, EVENT_TIMEOUT, "closed");
       });
 
+      scenario(line, TO_US, "our connection.close(): node-ipc sees disconnect and comes back", async () => {
+        const { id, peer, server, connection } = await nodeIpcClientToUs(line, { peerConfig: { retry: 100 } });
+        await within(connection.close(), EVENT_TIMEOUT, "close()");
+        await peer.next(isEvent("disconnect", { name: id }), "disconnect");
+        // node-ipc retries after any close; our server is still there, so it reconnects.
+        const [again] = await Promise.all([
+          accept(server, "the reconnection"),
+          peer.next(isEvent("connect", { name: id }), "reconnect"),
+        ]);
+        await peer.request("emit", { name: id, args: ["back", 1] });
+        expect(await new Inbox(again.readable).next("a message after reconnecting")).toEqual({ type: "back", data: 1 });
+      });
+
+      scenario(line, TO_US, `custom delimiter ${JSON.stringify(delimiterFor(line))} on both sides`, async () => {
+        const delimiter = delimiterFor(line);
+        const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
+          peerConfig: { delimiter },
+          serve: { delimiter },
+          types: ["reply"],
+        });
+        await peer.request("emit", { name: id, args: ["hello", "two\nlines\r\n"] });
+        await peer.request("emit", { name: id, args: ["hello", { n: 2 }] });
+        expect(await inbox.take(2, "two messages")).toEqual([
+          { type: "hello", data: "two\nlines\r\n" },
+          { type: "hello", data: { n: 2 } },
+        ]);
+        await connection.emit("reply", "a\r\nb");
+        await connection.emit("reply", 2);
+        const replies = await peer.collect(isEvent("message", { name: id }), 2, "two replies");
+        expect(replies.map((event) => event.data)).toEqual(["a\r\nb", 2]);
+      });
+
       if (!legacy) {
+        scenario(line, TO_US, "default socket path under XDG_RUNTIME_DIR or TMPDIR (14's rules)", async () => {
+          for (const { name, base, env } of SECURE_ROOT_ENVIRONMENTS) {
+            await withEnv(env, async () => {
+              const id = uniqueId(line);
+              const server = await ourServer({ id });
+              const peer = await startPeer(line);
+              const { path } = await peer.request<{ path: string }>("connect", { name: id });
+              expect({ name, path, inside: path.startsWith(`${base}/`) }).toEqual({
+                name,
+                path: server.path,
+                inside: true,
+              });
+              const [connection] = await Promise.all([accept(server), peer.next(isEvent("connect"), "connect")]);
+              await peer.request("emit", { name: id, args: ["hello", name] });
+              expect(await new Inbox(connection.readable).next("hello")).toEqual({ type: "hello", data: name });
+            });
+          }
+        });
+
         scenario(
           line,
           TO_US,
@@ -863,7 +942,53 @@ for (const line of LINES) {
         await within(connection.close(), EVENT_TIMEOUT, "close()");
       });
 
+      scenario(line, FROM_US, "our connection.close(): the node-ipc server sees the socket go", async () => {
+        const { peer, connection, socket } = await usToNodeIpcServer(line);
+        await within(connection.close(), EVENT_TIMEOUT, "close()");
+        await peer.next(isEvent("server.disconnect", { socket }), "socket.disconnected");
+      });
+
+      scenario(line, FROM_US, `custom delimiter ${JSON.stringify(delimiterFor(line))} on both sides`, async () => {
+        const delimiter = delimiterFor(line);
+        const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
+          peerConfig: { delimiter },
+          connect: { delimiter },
+          types: ["hello"],
+        });
+        await connection.emit("hello", "a\r\nb");
+        await connection.emit("hello", 2);
+        const received = await peer.collect(isEvent("server.message", { socket }), 2, "two messages");
+        expect(received.map((event) => event.data)).toEqual(["a\r\nb", 2]);
+        await peer.request("serverEmit", { socket, args: ["reply", "two\nlines\r\n"] });
+        await peer.request("serverEmit", { socket, args: ["reply", { n: 2 }] });
+        expect(await inbox.take(2, "two replies")).toEqual([
+          { type: "reply", data: "two\nlines\r\n" },
+          { type: "reply", data: { n: 2 } },
+        ]);
+      });
+
       if (!legacy) {
+        scenario(line, FROM_US, "default socket path under XDG_RUNTIME_DIR or TMPDIR (14's rules)", async () => {
+          for (const { name, base, env } of SECURE_ROOT_ENVIRONMENTS) {
+            await withEnv(env, async () => {
+              const id = uniqueId(line);
+              const peer = await startPeer(line);
+              await peer.config({ id });
+              const { path } = await peer.request<{ path: string }>("serve", { types: ["hello"] });
+              const connection = await ourClient({ id });
+              expect({ name, path, inside: path.startsWith(`${base}/`) }).toEqual({
+                name,
+                path: connection.path,
+                inside: true,
+              });
+              await peer.next(isEvent("server.connect"), "server connect");
+              await connection.emit("hello", name);
+              const hello = await peer.next(isEvent("server.message"), "hello");
+              expect(hello.data).toBe(name);
+            });
+          }
+        });
+
         scenario(
           line,
           FROM_US,
