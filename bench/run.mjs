@@ -7,7 +7,8 @@
 //   options: --rounds N --warmup MS --duration MS --lanes a,b --modes m,n --transport unix
 //            --write (update BENCHMARKS.md) --markdown (print the Markdown only) --json FILE
 //            --build DIR (run the ipc-streams peers from DIR, a dist/-like tree, for A/B experiments)
-//            --profile (CPU profiles of the ipc-streams Node 22 peers instead of a benchmark)
+//            --profile (instead of a benchmark: CPU profiles of ipc-streams on Node 22 and Bun and of
+//            node-ipc 14, and system calls per message; with --write into BENCHMARKS.md)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -15,9 +16,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareBuild } from "./harness/build.mjs";
 import { runJob } from "./harness/job.mjs";
-import { BASELINE, LANES, MODES, buildOracle, describePeers } from "./harness/peers.mjs";
-import { evaluateTargets, markdownTables, summarize } from "./harness/report.mjs";
+import { BASELINE, buildOracle, describePeers, LANES, MODES } from "./harness/peers.mjs";
 import { profile } from "./harness/profile.mjs";
+import { evaluateTargets, markdownTables, summarize } from "./harness/report.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -37,7 +38,7 @@ function parseOptions(argv) {
     else if (arg === "--rounds") options.rounds = Number(value());
     else if (arg === "--warmup") options.warmup = Number(value());
     else if (arg === "--duration") options.duration = Number(value());
-    else if (arg === "--lanes") options.lanes = value().split(",");
+    else if (arg === "--lanes") options.lanes = value().replaceAll(":", ">").split(",");
     else if (arg === "--modes") options.modes = value().split(",");
     else if (arg === "--transport") options.transport = value();
     else if (arg === "--json") options.json = value();
@@ -61,7 +62,11 @@ function parseOptions(argv) {
 }
 
 function usage(problem) {
-  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 10).join("\n").replaceAll("// ", "");
+  const text = readFileSync(fileURLToPath(import.meta.url), "utf8")
+    .split("\n")
+    .slice(1, 11)
+    .join("\n")
+    .replace(/^\/\/ ?/gm, "");
   if (problem) {
     console.error(`bench: ${problem}\n`);
     console.error(text);
@@ -118,7 +123,9 @@ for (const [id, reason] of missing) log(`missing lane ${id}: ${reason}`);
 
 // Jobs alternate direction each round, so slow drift (thermal, other load) spreads evenly.
 const runs = {};
-const jobs = lanes.filter((lane) => !missing.has(lane.id)).flatMap((lane) => options.modes.map((mode) => ({ lane, mode })));
+const jobs = lanes
+  .filter((lane) => !missing.has(lane.id))
+  .flatMap((lane) => options.modes.map((mode) => ({ lane, mode })));
 for (let round = 0; round < options.rounds; round++) {
   const order = round % 2 === 0 ? jobs : [...jobs].reverse();
   for (const { lane, mode } of order) {
@@ -138,17 +145,16 @@ for (let round = 0; round < options.rounds; round++) {
     } catch (error) {
       run = { error: error.message.split("\n")[0] };
     }
-    ((runs[lane.id] ??= {})[mode] ??= [])[round] = run;
+    runs[lane.id] ??= {};
+    runs[lane.id][mode] ??= [];
+    runs[lane.id][mode][round] = run;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const what = run.result ? `${Math.round(run.result.rate).toLocaleString("en-US")}/s` : `FAILED ${run.error}`;
     log(`round ${round + 1}/${options.rounds} ${lane.id.padEnd(24)} ${mode.padEnd(11)} ${what} (${seconds} s)`);
   }
 }
 
-const summary = summarize(
-  lanes,
-  Object.fromEntries(lanes.map((lane) => [lane.id, runs[lane.id] ?? {}])),
-);
+const summary = summarize(lanes, Object.fromEntries(lanes.map((lane) => [lane.id, runs[lane.id] ?? {}])));
 const verdicts = evaluateTargets(lanes, summary, missing);
 const finishedAt = new Date();
 const loadEnd = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
@@ -178,7 +184,18 @@ else log(`\n${markdown}`);
 
 const resultsDir = join(root, ".bench-results");
 mkdirSync(resultsDir, { recursive: true });
-const raw = { startedAt, finishedAt, options, versions, build: build.notes, lanes, missing: [...missing], runs, summary, verdicts };
+const raw = {
+  startedAt,
+  finishedAt,
+  options,
+  versions,
+  build: build.notes,
+  lanes,
+  missing: [...missing],
+  runs,
+  summary,
+  verdicts,
+};
 const rawFile = options.json ?? join(resultsDir, `sockets-${startedAt.toISOString().replaceAll(":", "-")}.json`);
 writeFileSync(rawFile, JSON.stringify(raw, null, 2));
 log(`raw results: ${rawFile}`);
@@ -207,7 +224,7 @@ function writeSection(file, body, name) {
       // Put a new block at the end of the Sockets section.
       const next = text.slice(heading.index + heading[0].length).search(/^## /m);
       const at = next === -1 ? text.length : heading.index + heading[0].length + next;
-      text = `${text.slice(0, at).trimEnd()}\n\n${block}\n\n${text.slice(at)}`.trimEnd() + "\n";
+      text = `${`${text.slice(0, at).trimEnd()}\n\n${block}\n\n${text.slice(at)}`.trimEnd()}\n`;
     } else {
       text = `${text.trimEnd()}\n\n## Sockets\n\n${block}\n`;
     }

@@ -142,7 +142,9 @@ export async function runJob({
     if (exited.code !== 0) throw new Error(`the client exited with code ${exited.code}: ${clientProc.stderr.trim()}`);
     if (serverProc.exited) throw new Error(`the server died: ${serverProc.stderr.trim()}`);
     const perMessage = (side) =>
-      before[side] === undefined || after[side] === undefined ? undefined : ((after[side] - before[side]) / result.messages) * 1e6;
+      before[side] === undefined || after[side] === undefined
+        ? undefined
+        : ((after[side] - before[side]) / result.messages) * 1e6;
     return {
       ...result,
       serverRssKiB,
@@ -173,7 +175,9 @@ export function countSyscalls() {
   return (pids) => {
     const events = SYSCALLS.map((name) => `syscalls:sys_enter_${name}`).join(",");
     const watch = (pid) => {
-      const perf = spawn("perf", ["stat", "-x", ",", "-e", events, "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] });
+      const perf = spawn("perf", ["stat", "-x", ",", "-e", events, "-p", String(pid)], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let output = "";
       perf.stderr.setEncoding("utf8");
       perf.stderr.on("data", (text) => {

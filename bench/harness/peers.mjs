@@ -47,7 +47,18 @@ export function describePeers(root, { build, oracle }) {
   const workloadArgs = ({ role, path, mode, warmup, duration }) =>
     role === "server"
       ? ["--role", "server", "--path", path]
-      : ["--role", "client", "--path", path, "--mode", mode, "--warmup", String(warmup), "--duration", String(duration)];
+      : [
+          "--role",
+          "client",
+          "--path",
+          path,
+          "--mode",
+          mode,
+          "--warmup",
+          String(warmup),
+          "--duration",
+          String(duration),
+        ];
 
   const ipcStreams = (id, runtime, label, binary, binaryVersion, runArgs) => {
     const lib = build ? builtRuntime(build, runtime) : undefined;
@@ -95,7 +106,10 @@ export function describePeers(root, { build, oracle }) {
     ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
     ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
     ipcStreams("ips-bun", "bun", `(Bun ${versions.bun ?? ""})`.replace(" )", ")"), bun, versions.bun, []),
-    ipcStreams("ips-deno", "deno", `(Deno ${versions.deno ?? ""})`.replace(" )", ")"), deno, versions.deno, ["run", "-A"]),
+    ipcStreams("ips-deno", "deno", `(Deno ${versions.deno ?? ""})`.replace(" )", ")"), deno, versions.deno, [
+      "run",
+      "-A",
+    ]),
     nodeIpc("nipc14", 14, `Node ${versions.node22 ?? "22"}`, node22, versions.node22),
     nodeIpc("nipc9", 9, `Node ${versions.node20 ?? "20"}`, node20, versions.node20),
     {

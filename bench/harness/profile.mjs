@@ -1,7 +1,7 @@
 // `--profile`: runs the ipc-streams Node 22 lane (and the node-ipc 14 baseline for comparison) with
 // `node --cpu-prof` on both peers, then says where the CPU time goes per message: the share of
 // each group of code in the profile, scaled by the CPU time per message measured in the same run.
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { countSyscalls, isReadSyscall, runJob } from "./job.mjs";
 
@@ -34,7 +34,8 @@ export function groupOf({ functionName, url }) {
     return "Node microtask/promise queue";
   }
   if (url.startsWith("node:internal/encoding") || url.startsWith("node:internal/util")) return "Node encoding/util";
-  if (/^node:(net|stream|internal\/(streams|stream_base_commons|net))/.test(url)) return "Node net/streams (socket I/O)";
+  if (/^node:(net|stream|internal\/(streams|stream_base_commons|net))/.test(url))
+    return "Node net/streams (socket I/O)";
   if (url.startsWith("node:")) return `Node other (${url.replace(/^node:(internal\/)?/, "")})`;
   return url;
 }
@@ -53,7 +54,8 @@ function summarizeProfile(file) {
     busy += time;
     byGroup.set(group, (byGroup.get(group) ?? 0) + time);
     const { functionName, url, lineNumber } = node.callFrame;
-    const name = `${functionName || "(anonymous)"} ${url ? `${url.split("/").slice(-2).join("/")}:${lineNumber + 1}` : ""}`.trim();
+    const name =
+      `${functionName || "(anonymous)"} ${url ? `${url.split("/").slice(-2).join("/")}:${lineNumber + 1}` : ""}`.trim();
     byFunction.set(name, (byFunction.get(name) ?? 0) + time);
   }
   const sorted = (map) => [...map].sort((a, b) => b[1] - a[1]).map(([name, time]) => ({ name, share: time / busy }));
@@ -111,9 +113,17 @@ export async function profile({ peers, work, options, log, root }) {
           "|---|---:|---:|",
         );
         for (const group of summary.groups.slice(0, 10)) {
-          lines.push(`| ${group.name} | ${(group.share * 100).toFixed(1)} % | ${cpuUs === undefined ? "?" : (group.share * cpuUs).toFixed(2)} |`);
+          lines.push(
+            `| ${group.name} | ${(group.share * 100).toFixed(1)} % | ${cpuUs === undefined ? "?" : (group.share * cpuUs).toFixed(2)} |`,
+          );
         }
-        lines.push("", `<details><summary>${side}: top functions by self time</summary>`, "", "| function | share |", "|---|---:|");
+        lines.push(
+          "",
+          `<details><summary>${side}: top functions by self time</summary>`,
+          "",
+          "| function | share |",
+          "|---|---:|",
+        );
         for (const fn of summary.functions.slice(0, 15)) {
           lines.push(`| \`${fn.name.replaceAll("|", "\\|")}\` | ${(fn.share * 100).toFixed(1)} % |`);
         }

@@ -62,7 +62,13 @@ export function evaluateTargets(lanes, summary, missing) {
             : cell.ratio >= target.ratio
               ? "met"
               : "not met";
-      verdicts.push({ lane: target.lane, what: `${mode} ≥ ${target.ratio}× node-ipc 14`, value: cell?.ratio, status, kind: "ratio" });
+      verdicts.push({
+        lane: target.lane,
+        what: `${mode} ≥ ${target.ratio}× node-ipc 14`,
+        value: cell?.ratio,
+        status,
+        kind: "ratio",
+      });
     }
     for (const mode of TARGET_MODES) {
       const cell = summary[target.lane]?.[mode];
@@ -89,7 +95,11 @@ export function evaluateTargets(lanes, summary, missing) {
 }
 
 const rate = (value) =>
-  value === undefined ? "–" : value >= 1e6 ? `${(value / 1e6).toFixed(2)} M` : `${(value / 1e3).toFixed(value >= 1e5 ? 0 : 1)} k`;
+  value === undefined
+    ? "–"
+    : value >= 1e6
+      ? `${(value / 1e6).toFixed(2)} M`
+      : `${(value / 1e3).toFixed(value >= 1e5 ? 0 : 1)} k`;
 const mib = (kib) => (kib === undefined ? "–" : `${(kib / 1024).toFixed(1)} MiB`);
 const us = (value, digits = 2) => (value === undefined ? "–" : `${value.toFixed(digits)} µs`);
 const ratio = (value) => (value === undefined ? "–" : `${value.toFixed(2)}×`);
@@ -157,8 +167,7 @@ export function markdownTables({ lanes, peers, summary, missing, verdicts }) {
     out.push("| lane | target | median | verdict |", "|---|---|---:|---|");
     for (const verdict of verdicts) {
       const lane = lanes.find((candidate) => candidate.id === verdict.lane);
-      const value =
-        verdict.kind === "ratio" ? ratio(verdict.value) : `${mib(verdict.value)} vs ${mib(verdict.base)}`;
+      const value = verdict.kind === "ratio" ? ratio(verdict.value) : `${mib(verdict.value)} vs ${mib(verdict.base)}`;
       out.push(`| ${peers.get(lane.client).label} | ${verdict.what} | ${value} | **${verdict.status}** |`);
     }
     out.push("");
