@@ -60,7 +60,7 @@ export async function connectWith<In, Out>(runtime: Runtime, options: ConnectOpt
   throwIfAborted(signal);
   const channel = await untilAborted(runtime.connect(path), signal, (late) => late.destroy());
   const connection = new Connection<In, Out>(channel, path, options);
-  closeOnAbort(signal, () => connection.close(signal?.reason));
+  closeOnAbort(signal, () => connection.close(signal?.reason), connection.closed);
   return connection;
 }
 
@@ -104,7 +104,7 @@ export async function serveWith<In, Out>(runtime: Runtime, options: ServeOptions
   server.attach(listener);
   for (const channel of waiting) server.accept(channel);
   const started = server;
-  closeOnAbort(signal, () => started.close());
+  closeOnAbort(signal, () => started.close(), started.closed);
   return server;
 }
 
@@ -222,6 +222,11 @@ function untilAborted<T>(
   });
 }
 
-function closeOnAbort(signal: AbortSignal | undefined, close: () => Promise<void>): void {
-  signal?.addEventListener("abort", () => void close().catch(() => {}), { once: true });
+/** Closes on abort; the listener goes once `closed` settles, so a long-lived signal does not collect them. */
+function closeOnAbort(signal: AbortSignal | undefined, close: () => Promise<void>, closed: Promise<void>): void {
+  if (signal === undefined) return;
+  const onAbort = () => void close().catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  const forget = () => signal.removeEventListener("abort", onAbort);
+  closed.then(forget, forget);
 }
