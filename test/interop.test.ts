@@ -1,9 +1,9 @@
 /**
  * Interoperation with the real node-ipc packages (9.2.1, @achrinza 10.1.11, 12.0.0, 14.0.0), both
  * directions, on the runtime running the suite. Each node-ipc peer is a child process
- * (test/peers/node-ipc-peer.mjs) driven over stdin/stdout. Every scenario's outcome is recorded into
- * test-results/interop-<runtime>.json; scripts/interop-table.mjs turns those files into the README
- * table.
+ * (test/peers/node-ipc-peer.mjs) driven over stdin/stdout. After a complete run, every scenario's
+ * outcome is recorded into test-results/interop-<runtime>.json (a run filtered with -t records
+ * nothing); scripts/interop-table.mjs turns those files into the README table.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -68,6 +68,8 @@ afterAll(async () => {
   await runCleanups();
   await stopAllPeers();
   rmSync(dir, { recursive: true, force: true });
+  // A filtered run (vitest -t) leaves scenarios out: it must not replace a lane's full record.
+  if (outcomes.some((outcome) => !outcome.ran)) return;
   const resultsDir = fileURLToPath(new URL("../test-results/", import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
   const report = {
