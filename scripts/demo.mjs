@@ -82,19 +82,22 @@ async function build() {
 
 /** Runs examples/server.mjs in one runtime and examples/client.mjs in another; prints both sides. */
 async function pair(serverRuntime, clientRuntime) {
-  console.log(`${serverRuntime} server, ${clientRuntime} client:`);
   const transcript = [];
   const server = start([...runtimes[serverRuntime], "examples/server.mjs"], transcript);
   try {
-    await server.waitFor(/^server: listening/);
+    const listening = await server.waitFor(/^server: listening/);
+    console.log(
+      `${serverRuntime} server, ${clientRuntime} client (${listening.replace(/^server: listening on /, "")}):`,
+    );
     const client = start([...runtimes[clientRuntime], "examples/client.mjs"], transcript);
     const clientCode = await client.exited;
     await server.waitFor(/^server: got hello/);
     server.child.kill("SIGINT");
     const serverCode = await server.exited;
-    for (const line of transcript) console.log(`  ${line}`);
-    if (clientCode !== 0 || serverCode !== 0) {
-      throw new Error(`exit codes: server ${serverCode}, client ${clientCode}`);
+    // The exchange itself; the server's start and close lines are checked, not shown.
+    for (const line of transcript) if (!/^server: (listening|closed)/.test(line)) console.log(`  ${line}`);
+    if (clientCode !== 0 || serverCode !== 0 || !server.lines.includes("server: closed")) {
+      throw new Error(`exit codes: server ${serverCode}, client ${clientCode}\n${transcript.join("\n")}`);
     }
   } finally {
     server.child.kill("SIGKILL");
