@@ -318,6 +318,8 @@ describe(`sockets on ${runtimeName}: limits, cancellation and closing`, () => {
     expect(byWriter).toEqual(Array.from({ length: count }, (_, i) => ({ type: "w", data: i })));
     await closing;
     await expect(server.closed).resolves.toBeUndefined();
+    // A `for await` over server.connections finishes.
+    await accepted.ended;
     await expect(emitSide.closed).resolves.toBeUndefined();
     expect(existsSync(path)).toBe(false);
     expect(thrownBy(() => server.broadcast("late"))).toBeUndefined();
