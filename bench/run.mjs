@@ -177,7 +177,7 @@ const header = [
     "Peak RSS is the server's VmHWM; CPU/msg is utime+stime (from /proc) over the measured window divided by messages.",
   "",
 ].join("\n");
-const markdown = `${header}\n${markdownTables({ lanes, peers, summary, missing, verdicts })}`;
+const markdown = `${header}\n${markdownTables({ lanes, peers, summary, missing, verdicts, modes: options.modes })}`;
 
 if (options.markdown) console.log(markdown);
 else log(`\n${markdown}`);

@@ -123,14 +123,14 @@ function escapeCell(text) {
 }
 
 /** The Markdown tables (also printed to the console). */
-export function markdownTables({ lanes, peers, summary, missing, verdicts }) {
+export function markdownTables({ lanes, peers, summary, missing, verdicts, modes = MODES }) {
   const out = [];
   const titles = {
     "round-trips": "Round trips (64 in flight, 64-byte payload): round trips per second",
     "one-way": "One-way stream (backpressure respected): events per second",
     latency: "Latency (one in flight): microseconds per round trip",
   };
-  for (const mode of MODES) {
+  for (const mode of modes) {
     out.push(`### ${titles[mode]}`, "");
     if (mode === "latency") {
       out.push("| lane (client → server) | p50 | p99 | p99.9 | round trips/s | × node-ipc 14 | server peak RSS |");
@@ -162,6 +162,7 @@ export function markdownTables({ lanes, peers, summary, missing, verdicts }) {
     }
     out.push("");
   }
+  verdicts = verdicts.filter((verdict) => modes.some((mode) => verdict.what.includes(mode)));
   if (verdicts.length) {
     out.push("### Targets (informational)", "");
     out.push("| lane | target | median | verdict |", "|---|---|---:|---|");
