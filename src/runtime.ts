@@ -25,7 +25,12 @@ export interface ByteChannel {
   end(): Promise<void>;
   /** Closes both directions at once, dropping unsent bytes. Idempotent. */
   destroy(): void;
-  /** Settles (never rejects) when the socket is closed in both directions and released. */
+  /**
+   * Settles (never rejects) when the socket is closed in both directions and released. That
+   * includes a peer that is gone entirely: once `read()` returned `null`, the adapter tells a peer
+   * that merely half-closed (it may still read) from one that closed, exited or crashed, and
+   * releases the socket in the second case without waiting for a write to fail.
+   */
   readonly closed: Promise<void>;
 }
 

@@ -159,6 +159,21 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     }
   };
 
+  /**
+   * The peer ended its side. If it is gone entirely (it closed rather than half-closed, exited or
+   * crashed), an empty write fails with BrokenPipe: nothing can be sent any more, so the socket is
+   * released now and the connection ends by itself instead of at our next write. (While a flush is
+   * running, that flush meets the same error.)
+   */
+  const probePeer = () => {
+    conn.write(new Uint8Array(0)).then(
+      () => {},
+      () => {
+        if (!released && !flushing) release();
+      },
+    );
+  };
+
   return {
     async read() {
       if (destroyed) return null;
@@ -178,6 +193,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
         if (count === null) {
           readEnded = true;
           if (writeEnded) release();
+          else if (!flushing && ending === undefined) probePeer();
           return null;
         }
         if (count === 0) continue;

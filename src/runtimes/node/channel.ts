@@ -2,6 +2,9 @@ import type { Socket } from "node:net";
 import { IpcError } from "../../errors.ts";
 import type { ByteChannel } from "../../runtime.ts";
 
+/** Written to probe whether a peer that ended its side is gone entirely. */
+const EMPTY = new Uint8Array(0);
+
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link ByteChannel}.
  * Reading is pull-driven: the socket is paused whenever a chunk is waiting for its reader, so the
@@ -12,7 +15,10 @@ import type { ByteChannel } from "../../runtime.ts";
  */
 export function socketChannel(socket: Socket, path: string): ByteChannel {
   const queue: Uint8Array<ArrayBuffer>[] = [];
+  /** The peer ended its side (EOF read). */
   let ended = false;
+  /** The socket is closed. */
+  let gone = false;
   let failure: IpcError | undefined;
   let waiter: (() => void) | undefined;
   let drain: Promise<void> | undefined;
@@ -35,6 +41,14 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   socket.on("end", () => {
     ended = true;
     wake();
+    // The peer ended its side. If it is gone entirely (it closed rather than half-closed, exited
+    // or crashed), an empty write fails with EPIPE: nothing can be sent any more, so the socket is
+    // released now and the connection ends by itself instead of at our next write.
+    if (!socket.writableEnded && !socket.destroyed) {
+      socket.write(EMPTY, (error) => {
+        if (error) socket.destroy();
+      });
+    }
   });
   socket.on("error", (error: NodeJS.ErrnoException) => {
     failure ??= new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${error.code ?? error.message}`, {
@@ -45,7 +59,7 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   });
   const closed = new Promise<void>((resolve) => {
     socket.once("close", () => {
-      ended = true;
+      gone = true;
       wake();
       resolve();
     });
@@ -56,8 +70,10 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       for (;;) {
         const chunk = queue.shift();
         if (chunk !== undefined) return chunk;
+        // An error after the peer's end (the probe's EPIPE, say) concerns writing only.
+        if (ended) return null;
         if (failure) throw failure;
-        if (ended || socket.destroyed) return null;
+        if (gone || socket.destroyed) return null;
         await new Promise<void>((resolve) => {
           waiter = resolve;
           socket.resume();
