@@ -8,8 +8,8 @@
 //   stream    a ReadableStream of the chunks piped through JsonFrameDecoderStream, read to the end
 //   baseline  the naive way: TextDecoder (streaming) + string concatenation + split("\f") + JSON.parse
 //   identity  the floor of the stream machinery: 1,000,000 chunks through an identity TransformStream
-// Each round runs the four ways once, in that order; the first round is a warm-up. Prints one
-// JSON line with each way's wall-clock and CPU times.
+// Each round runs the four ways once, in an order rotated by one each round; the first round is a
+// warm-up. Prints one JSON line with each way's wall-clock and CPU times.
 
 const FRAMES = 1_000_000;
 const CHUNK = 64 * 1024;
@@ -137,8 +137,12 @@ const cpuMs = () => {
 };
 const times = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
 const cpuTimes = Object.fromEntries(Object.keys(ways).map((name) => [name, []]));
+const order = Object.entries(ways);
 for (let round = 0; round <= rounds; round++) {
-  for (const [name, way] of Object.entries(ways)) {
+  // Rotate the order each round, so that no way always runs after (and pays for the garbage of)
+  // the same other way.
+  const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
+  for (const [name, way] of rotated) {
     const start = performance.now();
     const cpuStart = cpuMs();
     await way();
