@@ -84,8 +84,9 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exi
 
 const startedAt = new Date();
 // The source the build was made from, as it is now (before the build is snapshotted).
-const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).stdout.trim();
-const dirty = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: root, encoding: "utf8" }).stdout.trim();
+const git = (...args) => (spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout ?? "").trim();
+const commit = git("rev-parse", "--short", "HEAD") || "(no git)";
+const dirty = git("status", "--porcelain", "--", "src");
 const loadStart = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const build = options.build
   ? { dir: options.build, notes: [`ipc-streams peers run from ${options.build} (--build)`] }
@@ -161,7 +162,7 @@ const summary = summarize(lanes, Object.fromEntries(lanes.map((lane) => [lane.id
 const verdicts = evaluateTargets(lanes, summary, missing);
 const finishedAt = new Date();
 const loadEnd = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-const kernel = spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim();
+const kernel = (spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout ?? "").trim();
 const minutes = ((finishedAt - startedAt) / 60000).toFixed(1);
 
 const header = [

@@ -64,7 +64,7 @@ export function describePeers(root, { build, oracle }) {
     const lib = build ? builtRuntime(build, runtime) : undefined;
     const missing =
       binaryVersion === undefined
-        ? `${label}: runtime binary not found`
+        ? `${label.replace(/[()]/g, "")} not found (${binary ?? "no system node on PATH"})`
         : !existsSync(join(root, "src", "runtimes", runtime, "index.ts"))
           ? `src/runtimes/${runtime} does not exist yet`
           : lib === undefined
