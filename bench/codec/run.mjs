@@ -133,7 +133,8 @@ function table(title, runsKey) {
     const streamShare = medianOf(rounds.map((r) => r.stream / (r.core + 1.2 * r.identity)));
     out(
       `| ${result.runtime.name} ${result.runtime.version} | ${WAYS.map(cell).join(" | ")} | ` +
-        `${coreSpeedup >= 1 ? "pass" : "FAIL"} (core ${((coreSpeedup - 1) * 100).toFixed(0)} % faster) | ` +
+        `${coreSpeedup >= 1 ? "pass" : "FAIL"} (core ${Math.abs((coreSpeedup - 1) * 100).toFixed(0)} % ` +
+        `${coreSpeedup >= 1 ? "faster" : "slower"}) | ` +
         `${streamShare <= 1 ? "pass" : "FAIL"} (stream at ${(streamShare * 100).toFixed(0)} % of the bound) |`,
     );
     verdicts[result.lane] = {
