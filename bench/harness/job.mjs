@@ -51,7 +51,7 @@ function start(command, cwd, env) {
   });
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (text) => {
-    state.stderr = (state.stderr + text).slice(-4000);
+    state.stderr = (state.stderr + text.replace(/\x1b\[[0-9;]*m/g, "")).slice(-4000);
   });
   state.exit = new Promise((resolve) => {
     child.on("error", (error) => {
@@ -121,7 +121,7 @@ export async function runJob({
 }) {
   const dir = mkdtempSync(join(tmpdir(), "ipcb-"));
   const path = join(dir, "s");
-  const processEnv = { ...process.env, ...env };
+  const processEnv = { ...process.env, NO_COLOR: "1", ...env };
   let serverProc;
   let clientProc;
   try {
