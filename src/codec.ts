@@ -1,5 +1,5 @@
 import { IpcError } from "./errors.ts";
-import { EventValidator, type EventValidationOptions, type IpcEvent } from "./event.ts";
+import { type EventValidationOptions, EventValidator, type IpcEvent } from "./event.ts";
 import { JsonFrameEncoder } from "./frame-encoder.ts";
 import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
 

@@ -19,10 +19,10 @@ export {
   type EventOf,
   type EventValidationOptions,
   EventValidator,
-  type IpcEvent,
-  RESERVED_EVENT_TYPES,
   event,
+  type IpcEvent,
   isEvent,
+  RESERVED_EVENT_TYPES,
 } from "./event.ts";
 export { FrameEncoder, type FrameEncoderOptions, JsonFrameEncoder } from "./frame-encoder.ts";
 export { FrameParser, type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";

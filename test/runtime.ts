@@ -6,8 +6,7 @@ import type * as Api from "../src/runtimes/node/index.ts";
 
 type RuntimeName = "node" | "bun" | "deno";
 
-export const runtimeName: RuntimeName =
-  "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
+export const runtimeName: RuntimeName = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node";
 
 async function load(name: RuntimeName): Promise<typeof Api> {
   switch (name) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ConnectFunction, type ServeFunction, connectWith, serveWith } from "../../api.ts";
+import { type ConnectFunction, connectWith, type ServeFunction, serveWith } from "../../api.ts";
 import { nodeRuntime } from "./runtime.ts";
 
 export * from "../../index.ts";
@@ -40,5 +40,4 @@ export const connect: ConnectFunction = (options: Parameters<ConnectFunction>[0]
  * }
  * ```
  */
-export const serve: ServeFunction = (options: Parameters<ServeFunction>[0]) =>
-  serveWith(nodeRuntime, options) as never;
+export const serve: ServeFunction = (options: Parameters<ServeFunction>[0]) => serveWith(nodeRuntime, options) as never;
