@@ -27,10 +27,13 @@ export interface MessageCodec {
   push(chunk: Uint8Array<ArrayBuffer>, onMessage: (message: unknown) => void): void;
   /** The input ended; throws if it ended inside a message. */
   end(): void;
-  /** The bytes for one outgoing message; throws (without side effects) if it cannot be sent. */
-  encode(message: unknown): Uint8Array;
-  /** The bytes for one outgoing event. */
-  encodeEvent(event: IpcEvent): Uint8Array;
+  /**
+   * The frame for one outgoing message, as bytes or as text to send UTF-8 encoded; throws
+   * (without side effects) if it cannot be sent.
+   */
+  encode(message: unknown): Uint8Array | string;
+  /** The frame for one outgoing event. */
+  encodeEvent(event: IpcEvent): Uint8Array | string;
 }
 
 /** Creates the codec a connection's options ask for. */
@@ -65,7 +68,7 @@ function jsonCodec(options: CodecOptions): MessageCodec {
       : new EventValidator(options.validate === true ? {} : options.validate);
   const encode = (message: unknown) => {
     validator?.validate(message);
-    return encoder.encode(message);
+    return encoder.encodeText(message);
   };
   return {
     push: validator

@@ -11,6 +11,13 @@ export type EmitData<Out, Type extends string> =
   Out extends IpcEvent<string, unknown> ? (Out extends IpcEvent<Type, infer Data> ? Data : never) : unknown;
 
 /**
+ * Messages that may wait in `Connection.writable`'s queue before `writer.ready` waits: enough for
+ * a burst to flow without a stall per message, bounded by count (the messages are the caller's
+ * objects, not copies).
+ */
+const WRITABLE_HIGH_WATER_MARK = 64;
+
+/**
  * One connection: messages in through {@link Connection.readable}, messages out through
  * {@link Connection.writable}. Clients get one from `connect()`; servers get one per peer from
  * `Server.connections`.
@@ -50,7 +57,11 @@ export class Connection<In = unknown, Out = In> {
   readonly path: string;
   /** Messages from the peer, in order. Ends when the peer ends its side. */
   readonly readable: ReadableStream<In>;
-  /** Messages to the peer. A write resolves once the OS took the bytes (or can take more). */
+  /**
+   * Messages to the peer. A write resolves once the OS took the bytes (or can take more). Up to 64
+   * messages may wait in its queue before `writer.ready` asks the producer to wait, so a burst of
+   * writes is not held up message by message.
+   */
   readonly writable: WritableStream<Out>;
   /**
    * Settles when the connection is closed in both directions: fulfils after a clean end, rejects
@@ -99,7 +110,7 @@ export class Connection<In = unknown, Out = In> {
         write: (message) => {
           this.#sinkWrites++;
           this.#sinkProgressed();
-          let frame: Uint8Array;
+          let frame: Uint8Array | string;
           try {
             frame = this.#codec.encode(message);
           } catch (error) {
@@ -116,7 +127,7 @@ export class Connection<In = unknown, Out = In> {
         },
       },
       {
-        highWaterMark: 1,
+        highWaterMark: WRITABLE_HIGH_WATER_MARK,
         size: () => {
           this.#queuedWrites++;
           return 1;
@@ -155,7 +166,7 @@ export class Connection<In = unknown, Out = In> {
    * Sends bytes already encoded as whole frames (used by `Server.broadcast` to encode once).
    * @internal
    */
-  sendFrame(frame: Uint8Array): Promise<void> {
+  sendFrame(frame: Uint8Array | string): Promise<void> {
     try {
       return this.#send(frame) ?? Promise.resolve();
     } catch (error) {
@@ -167,7 +178,7 @@ export class Connection<In = unknown, Out = In> {
    * Encodes one event for this connection without sending it.
    * @internal
    */
-  encodeEvent(message: IpcEvent): Uint8Array {
+  encodeEvent(message: IpcEvent): Uint8Array | string {
     return this.#codec.encodeEvent(message);
   }
 
@@ -175,7 +186,7 @@ export class Connection<In = unknown, Out = In> {
    * Encodes one message for this connection without sending it.
    * @internal
    */
-  encodeMessage(message: unknown): Uint8Array {
+  encodeMessage(message: unknown): Uint8Array | string {
     return this.#codec.encode(message);
   }
 
@@ -256,7 +267,7 @@ export class Connection<In = unknown, Out = In> {
     }
   }
 
-  #send(frame: Uint8Array): Promise<void> | undefined {
+  #send(frame: Uint8Array | string): Promise<void> | undefined {
     if (!this.#writing) {
       throw (
         this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path })

@@ -16,11 +16,13 @@ export interface ByteChannel {
    */
   read(): Promise<Uint8Array<ArrayBuffer> | null>;
   /**
-   * Sends bytes, in order. Returns `undefined` when the transport took them and can take more, or
-   * a promise that resolves once it can take more (backpressure). Throws or rejects with an
-   * `IpcError` when the socket is broken.
+   * Sends bytes, in order; a string is sent as its UTF-8 encoding (the JSON codec hands over its
+   * frames as text so that an adapter can encode them straight into its write batch, or let the
+   * runtime encode them natively, without a `Uint8Array` per message). Returns `undefined` when
+   * the transport took them and can take more, or a promise that resolves once it can take more
+   * (backpressure). Throws or rejects with an `IpcError` when the socket is broken.
    */
-  write(bytes: Uint8Array): Promise<void> | undefined;
+  write(data: Uint8Array | string): Promise<void> | undefined;
   /** Half-closes: sends end-of-stream after every byte written so far. */
   end(): Promise<void>;
   /** Closes both directions at once, dropping unsent bytes. Idempotent. */

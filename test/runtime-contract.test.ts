@@ -252,6 +252,36 @@ describe(`runtime contract on ${runtimeName}`, () => {
     }
   });
 
+  test("text writes arrive as UTF-8, in order with byte writes, small and large, multi-byte characters included", async () => {
+    const { client, server, close } = await pair();
+    try {
+      // Text of every UTF-8 width (1 to 4 bytes per character), sizes from tiny to larger than any
+      // adapter's batch, with byte writes in between.
+      const alphabet = ["a", "é", "€", "😀", "\f", "\u2028"];
+      const pieces: (string | Uint8Array)[] = Array.from({ length: 600 }, (_, i) => {
+        const size = i % 97 === 96 ? 40_000 + i : 1 + ((i * 131) % 700);
+        if (i % 7 === 3) return pattern(size, i);
+        let text = "";
+        for (let k = 0; text.length < size; k++) text += alphabet[(i + k) % alphabet.length];
+        return text;
+      });
+      const expected = concat(pieces.map((piece) => (typeof piece === "string" ? encoder.encode(piece) : piece)));
+      const waits: Promise<void>[] = [];
+      for (const piece of pieces) {
+        const wait = client.write(piece);
+        if (wait !== undefined) waits.push(wait);
+      }
+      const ended = client.end();
+      const received = concat(await readAll(server));
+      await Promise.all(waits);
+      await ended;
+      expect(received.byteLength).toBe(expected.byteLength);
+      expect(firstDifference(received, expected)).toBe(-1);
+    } finally {
+      await close();
+    }
+  });
+
   test("read backpressure: a reader that does not read holds the writer back", async () => {
     const { client, server, close } = await pair();
     try {

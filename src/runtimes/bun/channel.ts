@@ -17,6 +17,8 @@ const READ_AHEAD_BYTES = 64 * 1024;
  */
 const SMALL_WRITE_BYTES = 8 * 1024;
 
+const textEncoder = new TextEncoder();
+
 /** The batch buffer's size: a full batch is flushed at once. */
 const BATCH_BYTES = 32 * 1024;
 
@@ -101,11 +103,29 @@ export class BunChannel implements ByteChannel {
     });
   }
 
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  write(data: Uint8Array | string): Promise<void> | undefined {
     if (this.#failure) throw this.#failure;
     if (this.#writeClosed || this.#isClosed) {
       throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
     }
+    if (typeof data !== "string") return this.#writeBytes(data);
+    // Small text is encoded straight into the batch (UTF-8 takes at most 3 bytes per UTF-16 unit).
+    if (this.#unsent.length === 0 && data.length * 3 <= SMALL_WRITE_BYTES) return this.#batchText(data);
+    return this.#writeBytes(textEncoder.encode(data));
+  }
+
+  #batchText(text: string): Promise<void> | undefined {
+    if (this.#batched + text.length * 3 > BATCH_BYTES && !this.#flushBatch()) {
+      this.#unsent.push(textEncoder.encode(text));
+      return this.#waitForDrain();
+    }
+    this.#batch ??= new Uint8Array(BATCH_BYTES);
+    this.#batched += textEncoder.encodeInto(text, this.#batch.subarray(this.#batched)).written;
+    this.#scheduleFlush();
+    return undefined;
+  }
+
+  #writeBytes(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#unsent.length > 0) {
       // Waiting for `drain` already: queue behind the bytes the kernel has not taken.
       this.#unsent.push(bytes);
@@ -120,10 +140,7 @@ export class BunChannel implements ByteChannel {
       this.#batch ??= new Uint8Array(BATCH_BYTES);
       this.#batch.set(bytes, this.#batched);
       this.#batched += length;
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        process.nextTick(flushScheduledBatch, this);
-      }
+      this.#scheduleFlush();
       return undefined;
     }
     if (this.#batched > 0 && !this.#flushBatch()) {
@@ -138,6 +155,13 @@ export class BunChannel implements ByteChannel {
     this.#unsentOffset = written;
     this.#unsent.push(bytes);
     return this.#waitForDrain();
+  }
+
+  /** Sends the batch on `nextTick`, once the current run of microtasks is done. */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    process.nextTick(flushScheduledBatch, this);
   }
 
   end(): Promise<void> {

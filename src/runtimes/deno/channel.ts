@@ -8,6 +8,7 @@ const READ_SIZE = 64 * 1024;
 const COPY_LIMIT = 16 * 1024;
 /** Capacity of one write batch. */
 const BATCH_SIZE = 64 * 1024;
+const textEncoder = new TextEncoder();
 /** Bytes that may wait unwritten before `write()` asks the caller to wait. */
 const HIGH_WATER_MARK = 64 * 1024;
 
@@ -34,7 +35,7 @@ interface Waiter {
  *
  * Reading is pull-driven: the OS is read only while a `read()` is pending, 64 KiB at most, and
  * every chunk handed out is fresh. Writing goes through a bounded queue: writes under 16 KiB are
- * copied into 64 KiB batches, and the bytes of one tick go out together once the tick's
+ * copied (text: encoded) into 64 KiB batches, and the bytes of one tick go out together once the tick's
  * microtasks have run, so a burst of frames (the replies to one read, a broadcast) costs one OS
  * write. A larger write is passed by reference and its promise settles once the OS took all of
  * it. Past 64 KiB waiting, `write()` returns a promise (backpressure).
@@ -135,22 +136,34 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     }
   };
 
-  const enqueue = (bytes: Uint8Array) => {
+  /** The batch at the end of the queue when it has `room` bytes free, else a new one. */
+  const batchWithRoom = (room: number): Pending => {
     const tail = queue[queue.length - 1];
-    if (bytes.byteLength < COPY_LIMIT) {
-      if (tail?.owned && tail.bytes.byteLength - tail.used >= bytes.byteLength) {
-        tail.bytes.set(bytes, tail.used);
-        tail.used += bytes.byteLength;
-      } else {
-        const batch = spare ?? new Uint8Array(BATCH_SIZE);
-        spare = undefined;
-        batch.set(bytes, 0);
-        queue.push({ bytes: batch, used: bytes.byteLength, owned: true });
-      }
+    if (tail?.owned && tail.bytes.byteLength - tail.used >= room) return tail;
+    const batch: Pending = { bytes: spare ?? new Uint8Array(BATCH_SIZE), used: 0, owned: true };
+    spare = undefined;
+    queue.push(batch);
+    return batch;
+  };
+
+  /** Queues small writes by copy (text is encoded straight into the batch), large ones by reference. */
+  const enqueue = (data: Uint8Array | string) => {
+    let length: number;
+    if (typeof data === "string") {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      const batch = batchWithRoom(data.length * 3);
+      length = textEncoder.encodeInto(data, batch.bytes.subarray(batch.used)).written;
+      batch.used += length;
+    } else if (data.byteLength < COPY_LIMIT) {
+      const batch = batchWithRoom(data.byteLength);
+      batch.bytes.set(data, batch.used);
+      batch.used += data.byteLength;
+      length = data.byteLength;
     } else {
-      queue.push({ bytes, used: bytes.byteLength, owned: false });
+      queue.push({ bytes: data, used: data.byteLength, owned: false });
+      length = data.byteLength;
     }
-    accepted += bytes.byteLength;
+    accepted += length;
     if (!flushing) {
       // The first write of a tick waits for the tick to end, so that every write made by the
       // same burst of work (the replies to one read, a broadcast loop) goes out as one OS write.
@@ -208,16 +221,19 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       return null;
     },
 
-    write(bytes) {
+    write(data) {
       if (failure) throw failure;
       if (released || ending !== undefined) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
-      if (bytes.byteLength === 0) return undefined;
-      enqueue(bytes);
+      if (data.length === 0) return undefined;
+      // Text that might not fit a batch is encoded here and goes the large-write way.
+      const frame = typeof data === "string" && data.length * 3 >= COPY_LIMIT ? textEncoder.encode(data) : data;
+      enqueue(frame);
       // Small writes were copied: the caller may go on while little is queued. A large write is
       // held by reference, so its caller waits until the OS took every byte of it.
-      const until = bytes.byteLength < COPY_LIMIT ? accepted - HIGH_WATER_MARK : accepted;
+      const copied = typeof frame === "string" || frame.byteLength < COPY_LIMIT;
+      const until = copied ? accepted - HIGH_WATER_MARK : accepted;
       return written >= until ? undefined : waitUntilWritten(until);
     },
 

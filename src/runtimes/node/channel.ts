@@ -80,7 +80,7 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
         });
       }
     },
-    write(bytes) {
+    write(data) {
       if (failure) throw failure;
       if (socket.destroyed || socket.writableEnded) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
@@ -90,7 +90,8 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
         socket.cork();
         process.nextTick(uncork);
       }
-      if (socket.write(bytes)) return undefined;
+      // Text goes to Node as is: it is encoded natively, inside the writev, as UTF-8.
+      if (socket.write(data)) return undefined;
       drain ??= new Promise<void>((resolve, reject) => {
         const done = () => {
           socket.off("drain", done);
