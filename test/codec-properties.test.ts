@@ -12,6 +12,7 @@ import {
   JsonFrameEncoder,
   JsonFrameParser,
 } from "../src/index.ts";
+import { concat, streamOf } from "./fixtures/bytes.ts";
 
 const RUNS = { numRuns: 60 };
 
@@ -29,16 +30,6 @@ function rechunk(bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] {
   return chunks;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 /** Chunk sizes: all 1-byte chunks, or a random cycle of small and large sizes. */
 const chunkSizes = fc.oneof(
   fc.constant([1]),
@@ -48,16 +39,6 @@ const chunkSizes = fc.oneof(
 
 /** JSON values with any code points in strings (control characters, U+2028, NUL, astral, lone surrogates). */
 const jsonValues = fc.array(fc.jsonValue({ maxDepth: 3, stringUnit: "binary" }), { maxLength: 12 });
-
-function streamOf<T>(chunks: readonly T[]): ReadableStream<T> {
-  let next = 0;
-  return new ReadableStream<T>({
-    pull(controller) {
-      if (next < chunks.length) controller.enqueue(chunks[next++] as T);
-      else controller.close();
-    },
-  });
-}
 
 async function readAll<T>(readable: ReadableStream<T>): Promise<T[]> {
   const values: T[] = [];

@@ -13,6 +13,7 @@ import {
   JsonFrameEncoderStream,
   JsonFrameParser,
 } from "../src/index.ts";
+import { streamOf } from "./fixtures/bytes.ts";
 import { GUARDED_LIMITS, GUARDED_VECTORS, RECEIVE_VECTORS, SEND_VECTORS, toHex } from "./vectors.ts";
 
 /** What the parser core makes of some writes: the values, then the error and where it was thrown. */
@@ -27,17 +28,6 @@ function parseWrites(writes: readonly Uint8Array[], options: FrameParserOptions 
   } catch (error) {
     return { values, error, at: push < writes.length ? push : "end" };
   }
-}
-
-/** A readable stream of the given chunks (ReadableStream.from is not in every lib.dom). */
-function streamOf<T>(chunks: readonly T[]): ReadableStream<T> {
-  let next = 0;
-  return new ReadableStream<T>({
-    pull(controller) {
-      if (next < chunks.length) controller.enqueue(chunks[next++] as T);
-      else controller.close();
-    },
-  });
 }
 
 /** Reads a stream to its end or error. */

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { concat } from "./fixtures/bytes.ts";
 import { EVENT_TIMEOUT, LINES, type Line, Peer, type PeerEvent, stopAllPeers, untag } from "./peers/harness.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
@@ -296,16 +297,6 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
 /** The message a frame carries: JSON.parse of its text without the delimiter. */
 function frameMessage(hex: string): unknown {
   return JSON.parse(new TextDecoder().decode(fromHex(hex).subarray(0, -1)));
@@ -325,6 +316,23 @@ const bigText = untag(BIG_TEXT) as string;
 const UTF8_BYTES = new TextEncoder().encode('raw\u0000\f\n é€😀 {"type":"x"}\r\n'.repeat(64));
 /** Every byte value, twice, in a scrambled order. */
 const ALL_BYTES = Uint8Array.from({ length: 512 }, (_, i) => (i * 167 + 13) % 256);
+
+/**
+ * The raw-mode cases for a node-ipc line: 9–12 re-decode what they receive with their `encoding`
+ * (default utf8), so they get valid UTF-8, or every byte value under latin1; 14 passes any bytes.
+ */
+function rawCasesFor(legacy: boolean): { name: string; encoding?: string; bytes: Uint8Array }[] {
+  return legacy
+    ? [
+        { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
+        {
+          name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways",
+          encoding: "latin1",
+          bytes: ALL_BYTES,
+        },
+      ]
+    : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
+}
 
 function chunksOf(bytes: Uint8Array, size: number): Uint8Array[] {
   const chunks: Uint8Array[] = [];
@@ -584,17 +592,7 @@ for (const line of LINES) {
         expect(acks.map((event) => event.data)).toEqual([0, 1, 2, 3, 4]);
       });
 
-      const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
-        ? [
-            { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
-            {
-              name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways",
-              encoding: "latin1",
-              bytes: ALL_BYTES,
-            },
-          ]
-        : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
-      for (const rawCase of rawCases) {
+      for (const rawCase of rawCasesFor(legacy)) {
         scenario(line, TO_US, rawCase.name, async () => {
           const { id, peer, connection, inbox } = await nodeIpcClientToUs(line, {
             peerConfig: { rawBuffer: true, ...(rawCase.encoding ? { encoding: rawCase.encoding } : {}) },
@@ -880,17 +878,7 @@ for (const line of LINES) {
         SLOW,
       );
 
-      const rawCases: { name: string; encoding?: string; bytes: Uint8Array }[] = legacy
-        ? [
-            { name: "rawBuffer: true, utf8 (valid UTF-8 bytes): exact both ways", bytes: UTF8_BYTES },
-            {
-              name: "rawBuffer: true, encoding latin1 (every byte value): exact both ways",
-              encoding: "latin1",
-              bytes: ALL_BYTES,
-            },
-          ]
-        : [{ name: "rawBuffer: true (every byte value): exact both ways", bytes: ALL_BYTES }];
-      for (const rawCase of rawCases) {
+      for (const rawCase of rawCasesFor(legacy)) {
         scenario(line, FROM_US, rawCase.name, async () => {
           const { peer, connection, inbox, socket } = await usToNodeIpcServer(line, {
             peerConfig: { rawBuffer: true, ...(rawCase.encoding ? { encoding: rawCase.encoding } : {}) },

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { ByteChannel, SocketListener } from "../src/runtime.ts";
+import { concat } from "./fixtures/bytes.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
 const runtime = ipc.runtime;
@@ -69,16 +70,6 @@ async function readBytes(channel: ByteChannel, length: number): Promise<Uint8Arr
     offset += chunk.byteLength;
   }
   expect(offset).toBe(length);
-  return out;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
   return out;
 }
 
