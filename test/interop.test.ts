@@ -5,14 +5,16 @@
  * outcome is recorded into test-results/interop-<runtime>.json (a run filtered with -t records
  * nothing); scripts/interop-table.mjs turns those files into the README table.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { concat } from "./fixtures/bytes.ts";
-import { EVENT_TIMEOUT, LINES, type Line, Peer, type PeerEvent, stopAllPeers, untag } from "./peers/harness.ts";
+import { EVENT_TIMEOUT, LINES, type Line, Peer, type PeerEvent, stopAllPeers } from "./peers/harness.ts";
+import { untag } from "./peers/tagged.ts";
 import { ipc, runtimeName } from "./runtime.ts";
+import { fromHex, SEND_VECTORS, type SendVector, toHex } from "./vectors.ts";
 
 type Connection = Awaited<ReturnType<typeof ipc.connect>>;
 type Server = Awaited<ReturnType<typeof ipc.serve>>;
@@ -247,20 +249,6 @@ async function writeBytes(connection: Connection, chunks: readonly Uint8Array[])
 // -----------------------------------------------------------------------------------------------
 // Vectors and payloads
 
-interface SendVector {
-  id: string;
-  call: string;
-  /** emit() arguments, tagged (see harness.ts): [type] or [type, data]. */
-  args: [unknown] | [unknown, unknown];
-  hex_9_10_12: string;
-  hex_14: string;
-}
-
-/** node-ipc-protocol spec §11.1: emit calls and the exact bytes each node-ipc line writes. */
-const VECTORS: SendVector[] = JSON.parse(
-  readFileSync(fileURLToPath(new URL("./peers/send-vectors.json", import.meta.url)), "utf8"),
-);
-
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 /**
@@ -268,7 +256,7 @@ const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
  * Object.prototype name (the spec's rule for senders). We never rewrite data, so our bytes are
  * the ones node-ipc 14 writes.
  */
-const OUR_VECTORS = VECTORS.filter(({ args: [type] }) => {
+const OUR_VECTORS = SEND_VECTORS.filter(({ args: [type] }) => {
   return (
     typeof type === "string" &&
     type !== "" &&
@@ -284,17 +272,7 @@ function delimiterFor(line: Line): string {
 }
 
 function hexFor(line: Line, vector: SendVector): string {
-  return line === "14" ? vector.hex_14 : vector.hex_9_10_12;
-}
-
-function fromHex(hex: string): Uint8Array {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return line === "14" ? vector.hex14 : vector.hexLegacy;
 }
 
 /** The message a frame carries: JSON.parse of its text without the delimiter. */
@@ -305,7 +283,7 @@ function frameMessage(hex: string): unknown {
 /** Our emit() for a vector: emit(type) when the call has no data argument. */
 function emitVector(connection: Connection, vector: SendVector): Promise<void> {
   const [type, data] = vector.args;
-  return vector.args.length === 1 ? connection.emit(type as string) : connection.emit(type as string, untag(data));
+  return vector.args.length === 1 ? connection.emit(type as string) : connection.emit(type as string, data);
 }
 
 /** About 1 MiB of text mixing 1- to 4-byte characters and the delimiter. */
@@ -491,15 +469,15 @@ for (const line of LINES) {
 
       scenario(line, TO_US, "spec send vectors arrive as {type, data}", async () => {
         const { id, peer, inbox } = await nodeIpcClientToUs(line);
-        for (const vector of VECTORS) await peer.request("emit", { name: id, args: vector.args });
-        const received = await inbox.take(VECTORS.length, "the send vectors");
-        expect(received).toEqual(VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
+        for (const vector of SEND_VECTORS) await peer.request("emit", { name: id, args: vector.taggedArgs });
+        const received = await inbox.take(SEND_VECTORS.length, "the send vectors");
+        expect(received).toEqual(SEND_VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
       });
 
       scenario(line, TO_US, "spec send vectors: exact bytes (our raw server)", async () => {
         const { id, peer, inbox } = await nodeIpcClientToUs(line, { serve: { raw: true } });
-        for (const vector of VECTORS) await peer.request("emit", { name: id, args: vector.args });
-        const expected = VECTORS.map((vector) => hexFor(line, vector)).join("");
+        for (const vector of SEND_VECTORS) await peer.request("emit", { name: id, args: vector.taggedArgs });
+        const expected = SEND_VECTORS.map((vector) => hexFor(line, vector)).join("");
         expect(toHex(await inbox.bytes(expected.length / 2, "the vectors' bytes"))).toBe(expected);
       });
 
@@ -507,7 +485,7 @@ for (const line of LINES) {
         const { id, peer, connection } = await nodeIpcClientToUs(line, { types: OUR_TYPES });
         for (const vector of OUR_VECTORS) await emitVector(connection, vector);
         const received = await peer.collect(isEvent("message", { name: id }), OUR_VECTORS.length, "our vectors");
-        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex_14)));
+        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex14)));
       });
 
       scenario(line, TO_US, "our broadcast reaches every connected node-ipc client", async () => {
@@ -807,27 +785,27 @@ for (const line of LINES) {
         const { peer, connection, socket } = await usToNodeIpcServer(line, { types: OUR_TYPES });
         for (const vector of OUR_VECTORS) await emitVector(connection, vector);
         const received = await peer.collect(isEvent("server.message", { socket }), OUR_VECTORS.length, "our vectors");
-        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex_14)));
+        expect(messagesOf(received)).toEqual(OUR_VECTORS.map((vector) => frameMessage(vector.hex14)));
       });
 
       scenario(line, FROM_US, "our send vectors: exact bytes (node-ipc raw server)", async () => {
         const { peer, connection } = await usToNodeIpcServer(line, { peerConfig: { rawBuffer: true } });
         for (const vector of OUR_VECTORS) await emitVector(connection, vector);
-        const expected = OUR_VECTORS.map((vector) => vector.hex_14).join("");
+        const expected = OUR_VECTORS.map((vector) => vector.hex14).join("");
         expect(toHex(await peerBytes(peer, "server.data", expected.length / 2))).toBe(expected);
       });
 
       scenario(line, FROM_US, "spec send vectors via server.emit arrive as {type, data}", async () => {
         const { peer, inbox, socket } = await usToNodeIpcServer(line);
-        for (const vector of VECTORS) await peer.request("serverEmit", { socket, args: vector.args });
-        const received = await inbox.take(VECTORS.length, "the send vectors");
-        expect(received).toEqual(VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
+        for (const vector of SEND_VECTORS) await peer.request("serverEmit", { socket, args: vector.taggedArgs });
+        const received = await inbox.take(SEND_VECTORS.length, "the send vectors");
+        expect(received).toEqual(SEND_VECTORS.map((vector) => frameMessage(hexFor(line, vector))));
       });
 
       scenario(line, FROM_US, "spec send vectors via server.emit: exact bytes (our raw client)", async () => {
         const { peer, inbox, socket } = await usToNodeIpcServer(line, { connect: { raw: true } });
-        for (const vector of VECTORS) await peer.request("serverEmit", { socket, args: vector.args });
-        const expected = VECTORS.map((vector) => hexFor(line, vector)).join("");
+        for (const vector of SEND_VECTORS) await peer.request("serverEmit", { socket, args: vector.taggedArgs });
+        const expected = SEND_VECTORS.map((vector) => hexFor(line, vector)).join("");
         expect(toHex(await inbox.bytes(expected.length / 2, "the vectors' bytes"))).toBe(expected);
       });
 

@@ -3,6 +3,10 @@
  * captured from real node-ipc 9.2.1, 10.1.11, 12.0.0 and 14.0.0 peers.
  */
 
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { untag } from "./peers/tagged.ts";
+
 /** One emit call and the exact frame each node-ipc generation writes for it (section 11.1). */
 export interface SendVector {
   readonly id: string;
@@ -10,6 +14,8 @@ export interface SendVector {
   readonly call: string;
   /** The arguments of that call: `[type]` or `[type, data]`. */
   readonly args: readonly [unknown] | readonly [unknown, unknown];
+  /** The same arguments in the tagged JSON form (test/peers/tagged.ts), to hand to a peer process. */
+  readonly taggedArgs: readonly unknown[];
   /** Hex of the frame written by node-ipc 9.2.1, 10.1.11 and 12.0.0. */
   readonly hexLegacy: string;
   /** Hex of the frame written by node-ipc 14.0.0 (fast profile); what ipc-streams writes. */
@@ -18,240 +24,33 @@ export interface SendVector {
   readonly guardedError?: string;
 }
 
-export const SEND_VECTORS: readonly SendVector[] = [
-  {
-    id: "object",
-    call: "emit('hello',{a:1})",
-    args: ["hello", { a: 1 }],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b2261223a317d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a7b2261223a317d7d0c",
-  },
-  {
-    id: "no data arg",
-    call: "emit('hello')",
-    args: ["hello"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-  },
-  {
-    id: "undefined",
-    call: "emit('hello',undefined)",
-    args: ["hello", undefined],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-  },
-  {
-    id: "null",
-    call: "emit('hello',null)",
-    args: ["hello", null],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a6e756c6c7d0c",
-  },
-  {
-    id: "empty string",
-    call: "emit('hello','')",
-    args: ["hello", ""],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22227d0c",
-  },
-  {
-    id: "zero",
-    call: "emit('hello',0)",
-    args: ["hello", 0],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a307d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a307d0c",
-  },
-  {
-    id: "false",
-    call: "emit('hello',false)",
-    args: ["hello", false],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a66616c73657d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a66616c73657d0c",
-  },
-  {
-    id: "true",
-    call: "emit('hello',true)",
-    args: ["hello", true],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a747275657d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a747275657d0c",
-  },
-  {
-    id: "NaN",
-    call: "emit('hello',NaN)",
-    args: ["hello", Number.NaN],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a6e756c6c7d0c",
-  },
-  {
-    id: "Infinity",
-    call: "emit('hello',Infinity)",
-    args: ["hello", Number.POSITIVE_INFINITY],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a6e756c6c7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a6e756c6c7d0c",
-  },
-  {
-    id: "negzero",
-    call: "emit('hello',-0)",
-    args: ["hello", -0],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a307d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a307d0c",
-  },
-  {
-    id: "float",
-    call: "emit('hello',1.5e300)",
-    args: ["hello", 1.5e300],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a312e35652b3330307d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a312e35652b3330307d0c",
-  },
-  {
-    id: "bigint-ish number",
-    call: "emit('hello',9007199254740993)",
-    // biome-ignore lint/correctness/noPrecisionLoss: the vector is exactly this loss (2^53 + 1 sent as 2^53)
-    args: ["hello", 9007199254740993],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a393030373139393235343734303939327d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a393030373139393235343734303939327d0c",
-  },
-  {
-    id: "string with formfeed",
-    call: "emit('hello','a\\fb')",
-    args: ["hello", "a\fb"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22615c6662227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22615c6662227d0c",
-  },
-  {
-    id: "string with newline/tab/quote/backslash",
-    call: "emit('hello','l1\\nl2\\t\"q\"\\\\')",
-    args: ["hello", 'l1\nl2\t"q"\\'],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a226c315c6e6c325c745c22715c225c5c227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a226c315c6e6c325c745c22715c225c5c227d0c",
-  },
-  {
-    id: "control chars",
-    call: "emit('hello','\\u0000\\u0001\\u001f\\u007f')",
-    args: ["hello", "\u0000\u0001\u001f\u007f"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a225c75303030305c75303030315c75303031667f227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a225c75303030305c75303030315c75303031667f227d0c",
-  },
-  {
-    id: "unicode",
-    call: "emit('hello','ünïcödé €')",
-    args: ["hello", "\u00fcn\u00efc\u00f6d\u00e9 \u20ac"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22c3bc6ec3af63c3b664c3a920e282ac227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22c3bc6ec3af63c3b664c3a920e282ac227d0c",
-  },
-  {
-    id: "emoji",
-    call: "emit('hello','\\u{1F600}')",
-    args: ["hello", "\u{1F600}"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22f09f9880227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22f09f9880227d0c",
-  },
-  {
-    id: "U+2028",
-    call: "emit('hello','\\u2028\\u2029')",
-    args: ["hello", "\u2028\u2029"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22e280a8e280a9227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22e280a8e280a9227d0c",
-  },
-  {
-    id: "lone surrogate",
-    call: "emit('hello','\\ud800')",
-    args: ["hello", "\ud800"],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a225c7564383030227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a225c7564383030227d0c",
-  },
-  {
-    id: "array",
-    call: "emit('hello',[1,'two',null,{three:3}])",
-    args: ["hello", [1, "two", null, { three: 3 }]],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a5b312c2274776f222c6e756c6c2c7b227468726565223a337d5d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a5b312c2274776f222c6e756c6c2c7b227468726565223a337d5d7d0c",
-  },
-  {
-    id: "nested",
-    call: "emit('hello',{n:{d:[1,{x:null}]},e:{},a:[]})",
-    args: ["hello", { n: { d: [1, { x: null }] }, e: {}, a: [] }],
-    hexLegacy:
-      "7b2274797065223a2268656c6c6f222c2264617461223a7b226e223a7b2264223a5b312c7b2278223a6e756c6c7d5d7d2c2265223a7b7d2c2261223a5b5d7d7d0c",
-    hex14:
-      "7b2274797065223a2268656c6c6f222c2264617461223a7b226e223a7b2264223a5b312c7b2278223a6e756c6c7d5d7d2c2265223a7b7d2c2261223a5b5d7d7d0c",
-  },
-  {
-    id: "_maxListeners",
-    call: "emit('hello',{_maxListeners:10,a:1})",
-    args: ["hello", { _maxListeners: 10, a: 1 }],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a7b225f6d61784c697374656e657273223a31302c2261223a317d7d0c",
-  },
-  {
-    id: "Date",
-    call: "emit('hello',new Date(0))",
-    args: ["hello", new Date(0)],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22313937302d30312d30315430303a30303a30302e3030305a227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22313937302d30312d30315430303a30303a30302e3030305a227d0c",
-  },
-  {
-    id: "toJSON",
-    call: "emit('hello',{toJSON(){return 'custom'}})",
-    args: ["hello", { toJSON: () => "custom" }],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a22637573746f6d227d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a22637573746f6d227d0c",
-  },
-  {
-    id: "undefined member",
-    call: "emit('hello',{a:undefined,b:1})",
-    args: ["hello", { a: undefined, b: 1 }],
-    hexLegacy: "7b2274797065223a2268656c6c6f222c2264617461223a7b2262223a317d7d0c",
-    hex14: "7b2274797065223a2268656c6c6f222c2264617461223a7b2262223a317d7d0c",
-  },
-  {
-    id: "unicode type",
-    call: "emit('\\u00e9vent\\u{1F600}',1)",
-    args: ["\u00e9vent\u{1F600}", 1],
-    hexLegacy: "7b2274797065223a22c3a976656e74f09f9880222c2264617461223a317d0c",
-    hex14: "7b2274797065223a22c3a976656e74f09f9880222c2264617461223a317d0c",
-  },
-  {
-    id: "empty type",
-    call: "emit('',1)",
-    args: ["", 1],
-    hexLegacy: "7b2274797065223a22222c2264617461223a317d0c",
-    hex14: "7b2274797065223a22222c2264617461223a317d0c",
-    guardedError: "ERR_IPC_INVALID_EVENT",
-  },
-  {
-    id: "undefined type",
-    call: "emit(undefined,1)",
-    args: [undefined, 1],
-    hexLegacy: "7b2264617461223a317d0c",
-    hex14: "7b2264617461223a317d0c",
-    guardedError: "ERR_IPC_INVALID_EVENT",
-  },
-  {
-    id: "number type",
-    call: "emit(5,1)",
-    args: [5, 1],
-    hexLegacy: "7b2274797065223a352c2264617461223a317d0c",
-    hex14: "7b2274797065223a352c2264617461223a317d0c",
-    guardedError: "ERR_IPC_INVALID_EVENT",
-  },
-  {
-    id: "reserved type connect",
-    call: "emit('connect',{})",
-    args: ["connect", {}],
-    hexLegacy: "7b2274797065223a22636f6e6e656374222c2264617461223a7b7d7d0c",
-    hex14: "7b2274797065223a22636f6e6e656374222c2264617461223a7b7d7d0c",
-    guardedError: "ERR_IPC_RESERVED_EVENT",
-  },
-  {
-    id: "type __proto__",
-    call: "emit('__proto__',1)",
-    args: ["__proto__", 1],
-    hexLegacy: "7b2274797065223a225f5f70726f746f5f5f222c2264617461223a317d0c",
-    hex14: "7b2274797065223a225f5f70726f746f5f5f222c2264617461223a317d0c",
-    guardedError: "ERR_IPC_INVALID_EVENT",
-  },
-];
+/** One record of test/peers/send-vectors.json. */
+interface SendVectorRecord {
+  id: string;
+  call: string;
+  args: unknown[];
+  hex_9_10_12: string;
+  hex_14: string;
+  guarded?: string;
+}
+
+/**
+ * The send vectors of section 11.1, read from test/peers/send-vectors.json: one copy of the spec's
+ * table, shared with the interop suite, which hands the tagged arguments to real node-ipc peers.
+ */
+export const SEND_VECTORS: readonly SendVector[] = (
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL("./peers/send-vectors.json", import.meta.url)), "utf8"),
+  ) as SendVectorRecord[]
+).map((record) => ({
+  id: record.id,
+  call: record.call,
+  args: untag(record.args) as [unknown] | [unknown, unknown],
+  taggedArgs: record.args,
+  hexLegacy: record.hex_9_10_12,
+  hex14: record.hex_14,
+  ...(record.guarded === undefined ? {} : { guardedError: record.guarded }),
+}));
 
 /** Bytes from hex. */
 export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
