@@ -63,6 +63,27 @@ async function expectEcho(path: string, data: unknown = "ping"): Promise<void> {
   await client.close();
 }
 
+/**
+ * Kills the peer process while both directions of `connection` are busy (200 messages in, writes
+ * going on), then expects the readable, the writes and `closed` to end cleanly or with an IpcError.
+ */
+async function killWhileBusy(connection: Connection, child: Child, data: string): Promise<void> {
+  const received = counter(200);
+  const reading = readUntilEnd(connection, received.onMessage);
+  const writing = emitUntilFailure(connection, data);
+  await received.reached;
+  await child.kill();
+  const [readResult, writeError] = await Promise.all([reading, writing]);
+  expectCleanEnd(readResult);
+  expect(writeError).toBeInstanceOf(ipc.IpcError);
+  expectCleanEnd(
+    await connection.closed.then(
+      () => ({}),
+      (error: unknown) => ({ error }),
+    ),
+  );
+}
+
 describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   test("a client killed mid-stream: the server side ends or errors cleanly and the server keeps serving", async () => {
     const path = sockets.path("crash-client");
@@ -79,21 +100,7 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
         connection.readable.pipeTo(connection.writable).catch(() => {});
       }
     })();
-    // Both directions are busy when the child dies.
-    const received = counter(200);
-    const reading = readUntilEnd(side, received.onMessage);
-    const writing = emitUntilFailure(side, "y".repeat(1000));
-    await received.reached;
-    await child.kill();
-    const [readResult, writeError] = await Promise.all([reading, writing]);
-    expectCleanEnd(readResult);
-    expect(writeError).toBeInstanceOf(ipc.IpcError);
-    expectCleanEnd(
-      await side.closed.then(
-        () => ({}),
-        (error: unknown) => ({ error }),
-      ),
-    );
+    await killWhileBusy(side, child, "y".repeat(1000));
     await expectEcho(path, "after the crash");
     await server.close();
   });
@@ -127,20 +134,7 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
     children.push(child);
     expect(await child.line()).toEqual({ ready: true });
     const client = await ipc.connect({ path });
-    const received = counter(200);
-    const reading = readUntilEnd(client, received.onMessage);
-    const writing = emitUntilFailure(client, "z".repeat(1000));
-    await received.reached;
-    await child.kill();
-    const [readResult, writeError] = await Promise.all([reading, writing]);
-    expectCleanEnd(readResult);
-    expect(writeError).toBeInstanceOf(ipc.IpcError);
-    expectCleanEnd(
-      await client.closed.then(
-        () => ({}),
-        (error: unknown) => ({ error }),
-      ),
-    );
+    await killWhileBusy(client, child, "z".repeat(1000));
     await client.close();
   });
 });
