@@ -6,6 +6,16 @@
  * @module
  */
 
+/**
+ * Write coalescing, the same in every adapter: the frames written during one tick leave in a few
+ * OS writes, not one each. The first write goes as soon as this many frames are waiting, each
+ * next one after twice as many as the one before, and whatever is left at the end of the tick.
+ * A burst of replies thus reaches the peer early, so both processes work at once instead of
+ * taking turns, while a long burst still costs few system calls (BENCHMARKS.md has the
+ * measurements behind the number).
+ */
+export const FIRST_WRITE_FRAMES = 16;
+
 /** One connected socket. Adapters hand it over fresh; the shared code owns it from then on. */
 export interface ByteChannel {
   /**

@@ -1,6 +1,6 @@
 import type { Socket, SocketHandler } from "bun";
 import { IpcError } from "../../errors.ts";
-import type { ByteChannel } from "../../runtime.ts";
+import { type ByteChannel, FIRST_WRITE_FRAMES } from "../../runtime.ts";
 
 /**
  * How many received bytes a channel may hold for its reader before it pauses the socket. Past it
@@ -66,6 +66,10 @@ export class BunChannel implements ByteChannel {
   /** Small writes of this tick, copied together and sent in one system call on `nextTick`. */
   #batch: Uint8Array | undefined;
   #batched = 0;
+  /** Writes in the batch; the batch is sent before the tick ends once they reach `#batchLimit`. */
+  #batchedWrites = 0;
+  /** {@link FIRST_WRITE_FRAMES} at the start of a tick, doubled at each batch sent early. */
+  #batchLimit = FIRST_WRITE_FRAMES;
   #flushScheduled = false;
   #ending: Promise<void> | undefined;
   #resolveEnding: (() => void) | undefined;
@@ -121,7 +125,7 @@ export class BunChannel implements ByteChannel {
     }
     this.#batch ??= new Uint8Array(BATCH_BYTES);
     this.#batched += textEncoder.encodeInto(text, this.#batch.subarray(this.#batched)).written;
-    this.#scheduleFlush();
+    this.#batchedWrite();
     return undefined;
   }
 
@@ -140,7 +144,7 @@ export class BunChannel implements ByteChannel {
       this.#batch ??= new Uint8Array(BATCH_BYTES);
       this.#batch.set(bytes, this.#batched);
       this.#batched += length;
-      this.#scheduleFlush();
+      this.#batchedWrite();
       return undefined;
     }
     if (this.#batched > 0 && !this.#flushBatch()) {
@@ -157,8 +161,17 @@ export class BunChannel implements ByteChannel {
     return this.#waitForDrain();
   }
 
-  /** Sends the batch on `nextTick`, once the current run of microtasks is done. */
-  #scheduleFlush(): void {
+  /**
+   * Called after a write joined the batch: the batch leaves on `nextTick`, once the current run of
+   * microtasks is done, or now if it holds `#batchLimit` writes (see {@link FIRST_WRITE_FRAMES}).
+   * A batch sent early that the kernel does not take whole queues its rest for `drain`, and later
+   * writes queue behind it.
+   */
+  #batchedWrite(): void {
+    if (++this.#batchedWrites === this.#batchLimit) {
+      this.#batchLimit *= 2;
+      this.#flushBatch();
+    }
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     process.nextTick(flushScheduledBatch, this);
@@ -181,12 +194,14 @@ export class BunChannel implements ByteChannel {
    */
   flushBatch(): boolean {
     this.#flushScheduled = false;
+    this.#batchLimit = FIRST_WRITE_FRAMES;
     return this.#batched === 0 || this.#flushBatch();
   }
 
   #flushBatch(): boolean {
     const batched = this.#batched;
     this.#batched = 0;
+    this.#batchedWrites = 0;
     if (this.#isClosed) return false;
     const batch = this.#batch as Uint8Array;
     const written = (this.#socket as Socket<BunChannel>).write(batch, 0, batched);
@@ -219,6 +234,7 @@ export class BunChannel implements ByteChannel {
     this.#received.length = 0;
     this.#receivedBytes = 0;
     this.#batched = 0;
+    this.#batchedWrites = 0;
     // Bun calls the `close` handler from inside terminate(); onClose settles everything.
     this.#socket?.terminate();
   }

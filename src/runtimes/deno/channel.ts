@@ -1,6 +1,6 @@
 import { nextTick } from "node:process";
 import { IpcError } from "../../errors.ts";
-import type { ByteChannel } from "../../runtime.ts";
+import { type ByteChannel, FIRST_WRITE_FRAMES } from "../../runtime.ts";
 
 /** Bytes asked of the OS per read. */
 const READ_SIZE = 64 * 1024;
@@ -17,6 +17,9 @@ interface Pending {
   readonly bytes: Uint8Array;
   /** Bytes of `bytes` in use (a batch fills up as writes are copied in). */
   used: number;
+  /** Writes copied in, and how many the batch takes (see {@link FIRST_WRITE_FRAMES}). */
+  writes: number;
+  readonly limit: number;
   /** True for a batch we allocated (it may take more bytes, and be recycled once written). */
   readonly owned: boolean;
 }
@@ -35,10 +38,12 @@ interface Waiter {
  *
  * Reading is pull-driven: the OS is read only while a `read()` is pending, 64 KiB at most, and
  * every chunk handed out is fresh. Writing goes through a bounded queue: writes under 16 KiB are
- * copied (text: encoded) into 64 KiB batches, and the bytes of one tick go out together once the tick's
- * microtasks have run, so a burst of frames (the replies to one read, a broadcast) costs one OS
- * write. A larger write is passed by reference and its promise settles once the OS took all of
- * it. Past 64 KiB waiting, `write()` returns a promise (backpressure).
+ * copied (text: encoded) into 64 KiB batches, the first of a tick taking up to
+ * {@link FIRST_WRITE_FRAMES} frames, each next twice as many. A full batch goes at once, the rest
+ * once the tick's microtasks have run, so a burst of frames (the replies to one read, a broadcast)
+ * costs a few OS writes, not one each, and the peer can start on the first while the rest are
+ * made. A larger write is passed by reference and its promise settles once the OS took all of it.
+ * Past 64 KiB waiting, `write()` returns a promise (backpressure).
  *
  * @param conn a connected socket, owned by the channel from now on
  * @param path the socket path, for errors
@@ -64,7 +69,16 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
   /** Bytes handed to `write()` so far, and bytes the OS took so far. */
   let accepted = 0;
   let written = 0;
+  /** A flush is scheduled or running, and whether it has started. */
   let flushing = false;
+  let flushStarted = false;
+  /** The next batch's frame limit: {@link FIRST_WRITE_FRAMES} at the start of a tick, then doubling. */
+  let batchLimit = FIRST_WRITE_FRAMES;
+  let tickEndScheduled = false;
+  const endTick = () => {
+    tickEndScheduled = false;
+    batchLimit = FIRST_WRITE_FRAMES;
+  };
   let waiters: Waiter[] = [];
   let ending: Promise<void> | undefined;
 
@@ -113,8 +127,12 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     return failure;
   };
 
-  /** Writes everything queued, one batch per OS write, each at the end of a tick (see enqueue). */
+  /**
+   * Writes everything queued, one batch per OS write. A batch leaves once it is full or its tick
+   * is over (see enqueue).
+   */
   const flush = async () => {
+    flushStarted = true;
     try {
       for (let next = queue.shift(); next !== undefined && !released; next = queue.shift()) {
         let view = next.bytes.subarray(0, next.used);
@@ -127,20 +145,31 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
         }
         if (next.owned && next.bytes.byteLength === BATCH_SIZE) spare = next.bytes;
         // Writes made while this one was in flight are taken together, once the tick is over.
-        if (queue.length > 0) await endOfTick();
+        if (queue.length > 0 && !isFull(queue[0] as Pending)) await endOfTick();
       }
     } catch (error) {
       if (!released) fail(error, "write to");
     } finally {
       flushing = false;
+      flushStarted = false;
     }
+  };
+  const startFlush = () => {
+    if (!flushStarted) void flush();
   };
 
   /** The batch at the end of the queue when it has `room` bytes free, else a new one. */
   const batchWithRoom = (room: number): Pending => {
     const tail = queue[queue.length - 1];
-    if (tail?.owned && tail.bytes.byteLength - tail.used >= room) return tail;
-    const batch: Pending = { bytes: spare ?? new Uint8Array(BATCH_SIZE), used: 0, owned: true };
+    if (tail !== undefined && !isFull(tail) && tail.bytes.byteLength - tail.used >= room) return tail;
+    const batch: Pending = {
+      bytes: spare ?? new Uint8Array(BATCH_SIZE),
+      used: 0,
+      writes: 0,
+      limit: batchLimit,
+      owned: true,
+    };
+    batchLimit *= 2;
     spare = undefined;
     queue.push(batch);
     return batch;
@@ -149,26 +178,35 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
   /** Queues small writes by copy (text is encoded straight into the batch), large ones by reference. */
   const enqueue = (data: Uint8Array | string) => {
     let length: number;
+    let batch: Pending | undefined;
     if (typeof data === "string") {
       // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      const batch = batchWithRoom(data.length * 3);
+      batch = batchWithRoom(data.length * 3);
       length = textEncoder.encodeInto(data, batch.bytes.subarray(batch.used)).written;
       batch.used += length;
     } else if (data.byteLength < COPY_LIMIT) {
-      const batch = batchWithRoom(data.byteLength);
+      batch = batchWithRoom(data.byteLength);
       batch.bytes.set(data, batch.used);
       batch.used += data.byteLength;
       length = data.byteLength;
     } else {
-      queue.push({ bytes: data, used: data.byteLength, owned: false });
+      queue.push({ bytes: data, used: data.byteLength, writes: 1, limit: 1, owned: false });
       length = data.byteLength;
     }
+    if (batch !== undefined) batch.writes++;
     accepted += length;
+    if (!tickEndScheduled) {
+      tickEndScheduled = true;
+      nextTick(endTick);
+    }
     if (!flushing) {
-      // The first write of a tick waits for the tick to end, so that every write made by the
-      // same burst of work (the replies to one read, a broadcast loop) goes out as one OS write.
+      // The first write of a tick waits for the tick to end, so that the writes made by the same
+      // burst of work (the replies to one read, a broadcast loop) go out together; a full first
+      // batch goes at once, so the peer can start on it while the rest are made.
       flushing = true;
-      nextTick(() => void flush());
+      nextTick(startFlush);
+    } else if (batch !== undefined && isFull(batch) && queue[0] === batch) {
+      startFlush();
     }
   };
 
@@ -261,6 +299,11 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
 
     closed,
   };
+}
+
+/** A batch that takes no more writes: as many copied in as it takes, or one written by reference. */
+function isFull(pending: Pending): boolean {
+  return pending.writes >= pending.limit;
 }
 
 /** Resolves once the current tick's microtasks have all run. */

@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { IpcError } from "../../errors.ts";
-import type { ByteChannel } from "../../runtime.ts";
+import { type ByteChannel, FIRST_WRITE_FRAMES } from "../../runtime.ts";
 
 /** Written to probe whether a peer that ended its side is gone entirely. */
 const EMPTY = new Uint8Array(0);
@@ -9,8 +9,10 @@ const EMPTY = new Uint8Array(0);
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link ByteChannel}.
  * Reading is pull-driven: the socket is paused whenever a chunk is waiting for its reader, so the
  * kernel's buffer, not ours, absorbs a fast peer. Writing is coalesced: the socket is corked at
- * the first write of a tick and uncorked on `process.nextTick`, so all the frames written while
- * handling one read (replies to a burst of requests, say) leave in one `writev` system call.
+ * the first write of a tick and uncorked on `process.nextTick`, or earlier once it holds
+ * {@link FIRST_WRITE_FRAMES} frames (then twice as many, and so on), so the frames written while
+ * handling one read (replies to a burst of requests, say) leave in a few `writev` system calls,
+ * the first while the rest are still being made.
  * Backpressure is unchanged: `write()` reports a full buffer exactly as `socket.write` does.
  */
 export function socketChannel(socket: Socket, path: string): ByteChannel {
@@ -22,10 +24,20 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   let failure: IpcError | undefined;
   let waiter: (() => void) | undefined;
   let drain: Promise<void> | undefined;
-  let corked = false;
+  /** Writes held in the socket's cork since it was corked (0: not corked). */
+  let corkedWrites = 0;
+  /** How many corked writes make the cork flush before the tick ends (doubles at each flush). */
+  let corkLimit = FIRST_WRITE_FRAMES;
+  let tickEndScheduled = false;
   const uncork = () => {
-    corked = false;
+    if (corkedWrites === 0) return;
+    corkedWrites = 0;
     socket.uncork();
+  };
+  const endTick = () => {
+    tickEndScheduled = false;
+    corkLimit = FIRST_WRITE_FRAMES;
+    uncork();
   };
   const wake = () => {
     const resume = waiter;
@@ -85,13 +97,18 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       if (socket.destroyed || socket.writableEnded) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
+      if (corkedWrites === 0) socket.cork();
+      if (!tickEndScheduled) {
+        tickEndScheduled = true;
+        process.nextTick(endTick);
       }
       // Text goes to Node as is: it is encoded natively, inside the writev, as UTF-8.
-      if (socket.write(data)) return undefined;
+      const more = socket.write(data);
+      if (++corkedWrites === corkLimit) {
+        corkLimit *= 2;
+        uncork();
+      }
+      if (more) return undefined;
       drain ??= new Promise<void>((resolve, reject) => {
         const done = () => {
           socket.off("drain", done);
