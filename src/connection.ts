@@ -277,15 +277,26 @@ export class Connection<In = unknown, Out = In> {
     try {
       wait = this.#channel.write(frame);
     } catch (error) {
-      const failure = asIpcError(error, this.path);
-      this.#fail(failure);
-      throw failure;
+      throw this.#writeFailed(error);
     }
     return wait?.catch((error: unknown) => {
-      const failure = asIpcError(error, this.path);
-      this.#fail(failure);
-      throw failure;
+      throw this.#writeFailed(error);
     });
+  }
+
+  /**
+   * A write was refused. A socket found closed (the peer went away) ends writing; anything else
+   * broke the connection and tears it down. Returns the error for the caller.
+   */
+  #writeFailed(error: unknown): IpcError {
+    const failure = asIpcError(error, this.path);
+    if (failure.code !== "ERR_IPC_CLOSED") this.#fail(failure);
+    else if (this.#writing) {
+      this.#writing = false;
+      this.#writableController.error(failure);
+      this.#sinkProgressed();
+    }
+    return failure;
   }
 
   async #endWriting(): Promise<void> {

@@ -63,6 +63,9 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
     }
   });
   socket.on("error", (error: NodeJS.ErrnoException) => {
+    // A broken pipe after the peer's end (the probe's, or a write's) only says that the peer is
+    // gone: the socket is destroyed, so writing reports ERR_IPC_CLOSED, as on the other runtimes.
+    if (ended && error.code === "EPIPE") return wake();
     failure ??= new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${error.code ?? error.message}`, {
       path,
       cause: error,
