@@ -10,16 +10,16 @@ import { type ByteChannel, FIRST_WRITE_FRAMES } from "../../runtime.ts";
 const READ_AHEAD_BYTES = 64 * 1024;
 
 /**
- * Writes up to this size are copied into a per-channel batch and sent together on
- * `process.nextTick`, once the current run of microtasks is done: each `socket.write` outside a
- * Bun callback is its own system call, and small frames (node-ipc events are typically under
- * 1 KiB) would otherwise cost one each. Larger writes go straight to the socket, uncopied.
+ * Byte writes up to this size are copied into a per-channel batch and sent together (see
+ * {@link FIRST_WRITE_FRAMES}): each `socket.write` outside a Bun callback is its own system call,
+ * and small frames (node-ipc events are typically under 1 KiB) would otherwise cost one each.
+ * Larger byte writes go straight to the socket, uncopied. Text is batched whatever its size.
  */
 const SMALL_WRITE_BYTES = 8 * 1024;
 
 const textEncoder = new TextEncoder();
 
-/** The batch buffer's size: a full batch is flushed at once. */
+/** The batch's size (bytes, or UTF-16 units of text): a full batch is flushed at once. */
 const BATCH_BYTES = 32 * 1024;
 
 function flushScheduledBatch(channel: BunChannel): void {
@@ -63,7 +63,11 @@ export class BunChannel implements ByteChannel {
   #drain: Promise<void> | undefined;
   #resolveDrain: (() => void) | undefined;
   #rejectDrain: ((error: IpcError) => void) | undefined;
-  /** Small writes of this tick, copied together and sent in one system call on `nextTick`. */
+  /**
+   * The batch: this tick's text writes as one string (Bun encodes it natively as it writes), or
+   * its small byte writes copied into `#batch`; never both (switching kinds sends the batch).
+   */
+  #text = "";
   #batch: Uint8Array | undefined;
   #batched = 0;
   /** Writes in the batch; the batch is sent before the tick ends once they reach `#batchLimit`. */
@@ -113,23 +117,20 @@ export class BunChannel implements ByteChannel {
       throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
     }
     if (typeof data !== "string") return this.#writeBytes(data);
-    // Small text is encoded straight into the batch (UTF-8 takes at most 3 bytes per UTF-16 unit).
-    if (this.#unsent.length === 0 && data.length * 3 <= SMALL_WRITE_BYTES) return this.#batchText(data);
-    return this.#writeBytes(textEncoder.encode(data));
-  }
-
-  #batchText(text: string): Promise<void> | undefined {
-    if (this.#batched + text.length * 3 > BATCH_BYTES && !this.#flushBatch()) {
-      this.#unsent.push(textEncoder.encode(text));
+    if (this.#batched > 0) this.#flushBatch();
+    if (this.#unsent.length > 0) {
+      // Waiting for `drain` already: queue behind the bytes the kernel has not taken.
+      this.#unsent.push(textEncoder.encode(data));
       return this.#waitForDrain();
     }
-    this.#batch ??= new Uint8Array(BATCH_BYTES);
-    this.#batched += textEncoder.encodeInto(text, this.#batch.subarray(this.#batched)).written;
-    this.#batchedWrite();
-    return undefined;
+    this.#text += data;
+    if (this.#text.length >= BATCH_BYTES) this.#flushBatch();
+    else this.#batchedWrite();
+    return this.#unsent.length > 0 ? this.#waitForDrain() : undefined;
   }
 
   #writeBytes(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#text.length > 0) this.#flushBatch();
     if (this.#unsent.length > 0) {
       // Waiting for `drain` already: queue behind the bytes the kernel has not taken.
       this.#unsent.push(bytes);
@@ -181,27 +182,28 @@ export class BunChannel implements ByteChannel {
     this.#ending ??= new Promise<void>((resolve) => {
       this.#writeClosed = true;
       this.#resolveEnding = resolve;
-      if (this.#batched > 0) this.#flushBatch();
+      if (this.#text.length > 0 || this.#batched > 0) this.#flushBatch();
       if (this.#unsent.length === 0) this.#shutdown();
     });
     return this.#ending;
   }
 
   /**
-   * Sends the batched small writes in one system call. True when the kernel took them all; else
-   * the rest is queued for `drain` (copied out: the batch buffer is reused).
+   * Sends the batch in one system call. True when the kernel took it all; else the rest is queued
+   * for `drain` (copied out: the batch buffer is reused).
    * @internal
    */
   flushBatch(): boolean {
     this.#flushScheduled = false;
     this.#batchLimit = FIRST_WRITE_FRAMES;
-    return this.#batched === 0 || this.#flushBatch();
+    return (this.#text.length === 0 && this.#batched === 0) || this.#flushBatch();
   }
 
   #flushBatch(): boolean {
+    this.#batchedWrites = 0;
+    if (this.#text.length > 0) return this.#flushText();
     const batched = this.#batched;
     this.#batched = 0;
-    this.#batchedWrites = 0;
     if (this.#isClosed) return false;
     const batch = this.#batch as Uint8Array;
     const written = (this.#socket as Socket<BunChannel>).write(batch, 0, batched);
@@ -212,6 +214,20 @@ export class BunChannel implements ByteChannel {
       this.#unsent.push(batch.slice(written, batched));
       this.#waitForDrain();
     }
+    return false;
+  }
+
+  #flushText(): boolean {
+    const text = this.#text;
+    this.#text = "";
+    if (this.#isClosed) return false;
+    const written = (this.#socket as Socket<BunChannel>).write(text);
+    // Closing (written < 0): those bytes are lost with the socket, as with any unsent bytes.
+    if (written < 0) return false;
+    if (written === Buffer.byteLength(text)) return true;
+    this.#unsentOffset = written;
+    this.#unsent.push(textEncoder.encode(text));
+    this.#waitForDrain();
     return false;
   }
 
@@ -233,6 +249,7 @@ export class BunChannel implements ByteChannel {
     this.#destroyed = true;
     this.#received.length = 0;
     this.#receivedBytes = 0;
+    this.#text = "";
     this.#batched = 0;
     this.#batchedWrites = 0;
     // Bun calls the `close` handler from inside terminate(); onClose settles everything.

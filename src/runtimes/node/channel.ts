@@ -24,20 +24,24 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   let failure: IpcError | undefined;
   let waiter: (() => void) | undefined;
   let drain: Promise<void> | undefined;
-  /** Writes held in the socket's cork since it was corked (0: not corked). */
-  let corkedWrites = 0;
-  /** How many corked writes make the cork flush before the tick ends (doubles at each flush). */
-  let corkLimit = FIRST_WRITE_FRAMES;
+  /** Text frames written this tick and not yet handed to the socket, as one string. */
+  let batch = "";
+  let batchFrames = 0;
+  /** How many frames make the batch leave before the tick ends (doubles at each early flush). */
+  let batchLimit = FIRST_WRITE_FRAMES;
   let tickEndScheduled = false;
-  const uncork = () => {
-    if (corkedWrites === 0) return;
-    corkedWrites = 0;
-    socket.uncork();
+  /** Hands the batch to the socket; false when the socket's buffer is full. */
+  const flush = (): boolean => {
+    if (batchFrames === 0) return true;
+    const text = batch;
+    batch = "";
+    batchFrames = 0;
+    return socket.write(text);
   };
   const endTick = () => {
     tickEndScheduled = false;
-    corkLimit = FIRST_WRITE_FRAMES;
-    uncork();
+    batchLimit = FIRST_WRITE_FRAMES;
+    if (!socket.destroyed) flush();
   };
   const wake = () => {
     const resume = waiter;
@@ -100,16 +104,21 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       if (socket.destroyed || socket.writableEnded) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
-      if (corkedWrites === 0) socket.cork();
-      if (!tickEndScheduled) {
-        tickEndScheduled = true;
-        process.nextTick(endTick);
-      }
-      // Text goes to Node as is: it is encoded natively, inside the writev, as UTF-8.
-      const more = socket.write(data);
-      if (++corkedWrites === corkLimit) {
-        corkLimit *= 2;
-        uncork();
+      let more: boolean;
+      if (typeof data === "string") {
+        // Text is batched as one string, which Node encodes natively into its write as UTF-8.
+        batch += data;
+        if (!tickEndScheduled) {
+          tickEndScheduled = true;
+          process.nextTick(endTick);
+        }
+        if (++batchFrames === batchLimit) {
+          batchLimit *= 2;
+          more = flush();
+        } else more = !socket.writableNeedDrain;
+      } else {
+        flush();
+        more = socket.write(data);
       }
       if (more) return undefined;
       drain ??= new Promise<void>((resolve, reject) => {
@@ -131,6 +140,7 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
     end() {
       return new Promise<void>((resolve) => {
         if (socket.destroyed || socket.writableFinished) return resolve();
+        flush();
         socket.once("close", resolve);
         socket.end(() => {
           socket.off("close", resolve);
