@@ -12,17 +12,24 @@ const textEncoder = new TextEncoder();
 /** Bytes that may wait unwritten before `write()` asks the caller to wait. */
 const HIGH_WATER_MARK = 64 * 1024;
 
-/** Bytes waiting to be written: a batch of copied small writes, or one large write by reference. */
+/**
+ * Bytes waiting to be written: a batch of small text writes (kept as one string, encoded once
+ * when it is written), a batch of copied small byte writes, or one large write by reference.
+ */
 interface Pending {
-  readonly bytes: Uint8Array;
+  readonly kind: "text" | "bytes" | "large";
+  /** A text batch's texts, until they are encoded into `bytes`, and their total length. */
+  texts: string[];
+  textLength: number;
+  bytes: Uint8Array;
   /** Bytes of `bytes` in use (a batch fills up as writes are copied in). */
   used: number;
   /** Writes copied in, and how many the batch takes (see {@link FIRST_WRITE_FRAMES}). */
   writes: number;
   readonly limit: number;
-  /** True for a batch we allocated (it may take more bytes, and be recycled once written). */
-  readonly owned: boolean;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** A caller of `write()` or `end()` waiting until `written` reaches `until`. */
 interface Waiter {
@@ -135,6 +142,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     flushStarted = true;
     try {
       for (let next = queue.shift(); next !== undefined && !released; next = queue.shift()) {
+        encodeText(next);
         let view = next.bytes.subarray(0, next.used);
         while (view.byteLength > 0) {
           const count = await conn.write(view);
@@ -143,7 +151,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
           view = view.subarray(count);
           settleWaiters(written);
         }
-        if (next.owned && next.bytes.byteLength === BATCH_SIZE) spare = next.bytes;
+        if (next.kind !== "large" && next.bytes.byteLength === BATCH_SIZE) spare = next.bytes;
         // Writes made while this one was in flight are taken together, once the tick is over.
         if (queue.length > 0 && !isFull(queue[0] as Pending)) await endOfTick();
       }
@@ -158,43 +166,60 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     if (!flushStarted) void flush();
   };
 
-  /** The batch at the end of the queue when it has `room` bytes free, else a new one. */
-  const batchWithRoom = (room: number): Pending => {
-    const tail = queue[queue.length - 1];
-    if (tail !== undefined && !isFull(tail) && tail.bytes.byteLength - tail.used >= room) return tail;
-    const batch: Pending = {
-      bytes: spare ?? new Uint8Array(BATCH_SIZE),
-      used: 0,
-      writes: 0,
-      limit: batchLimit,
-      owned: true,
-    };
-    batchLimit *= 2;
+  /**
+   * Encodes a text batch into a batch buffer, once, just before it is written (or when `end()`
+   * needs the exact byte count). Until then `accepted` counts its UTF-16 units, which are never
+   * more than its UTF-8 bytes; from then on, its bytes.
+   */
+  const encodeText = (pending: Pending) => {
+    if (pending.kind !== "text" || pending.texts.length === 0) return;
+    const text = pending.texts.join("");
+    pending.texts = [];
+    const buffer = spare ?? new Uint8Array(BATCH_SIZE);
     spare = undefined;
+    const { read, written } = textEncoder.encodeInto(text, buffer);
+    // Text with many multi-byte characters may not fit the buffer: then it gets its own bytes.
+    pending.bytes = read === text.length ? buffer : textEncoder.encode(text);
+    pending.used = read === text.length ? written : pending.bytes.byteLength;
+    accepted += pending.used - pending.textLength;
+  };
+
+  /** The batch of `kind` at the end of the queue when it has room for `size` more, else a new one. */
+  const batchWithRoom = (kind: "text" | "bytes", size: number): Pending => {
+    const tail = queue[queue.length - 1];
+    if (tail !== undefined && tail.kind === kind && !isFull(tail)) {
+      const room = kind === "text" ? BATCH_SIZE - tail.textLength : tail.bytes.byteLength - tail.used;
+      if (room >= size) return tail;
+    }
+    let bytes: Uint8Array = NO_BYTES;
+    if (kind === "bytes") {
+      bytes = spare ?? new Uint8Array(BATCH_SIZE);
+      spare = undefined;
+    }
+    const batch: Pending = { kind, texts: [], textLength: 0, bytes, used: 0, writes: 0, limit: batchLimit };
+    batchLimit *= 2;
     queue.push(batch);
     return batch;
   };
 
-  /** Queues small writes by copy (text is encoded straight into the batch), large ones by reference. */
+  /** Queues small writes in batches (bytes copied, text kept as text), large ones by reference. */
   const enqueue = (data: Uint8Array | string) => {
-    let length: number;
     let batch: Pending | undefined;
     if (typeof data === "string") {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      batch = batchWithRoom(data.length * 3);
-      length = textEncoder.encodeInto(data, batch.bytes.subarray(batch.used)).written;
-      batch.used += length;
+      batch = batchWithRoom("text", data.length);
+      batch.texts.push(data);
+      batch.textLength += data.length;
+      accepted += data.length;
     } else if (data.byteLength < COPY_LIMIT) {
-      batch = batchWithRoom(data.byteLength);
+      batch = batchWithRoom("bytes", data.byteLength);
       batch.bytes.set(data, batch.used);
       batch.used += data.byteLength;
-      length = data.byteLength;
+      accepted += data.byteLength;
     } else {
-      queue.push({ bytes: data, used: data.byteLength, writes: 1, limit: 1, owned: false });
-      length = data.byteLength;
+      queue.push({ kind: "large", texts: [], textLength: 0, bytes: data, used: data.byteLength, writes: 1, limit: 1 });
+      accepted += data.byteLength;
     }
     if (batch !== undefined) batch.writes++;
-    accepted += length;
     if (!tickEndScheduled) {
       tickEndScheduled = true;
       nextTick(endTick);
@@ -265,7 +290,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
       if (data.length === 0) return undefined;
-      // Text that might not fit a batch is encoded here and goes the large-write way.
+      // Text that might not be small is encoded here and goes the large-write way.
       const frame = typeof data === "string" && data.length * 3 >= COPY_LIMIT ? textEncoder.encode(data) : data;
       enqueue(frame);
       // Small writes were copied: the caller may go on while little is queued. A large write is
@@ -277,6 +302,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
 
     end() {
       ending ??= (async () => {
+        for (const pending of queue) encodeText(pending);
         if (accepted > written && !released) await waitUntilWritten(accepted);
         if (failure) throw failure;
         if (released) return;
@@ -301,7 +327,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
   };
 }
 
-/** A batch that takes no more writes: as many copied in as it takes, or one written by reference. */
+/** A batch that takes no more writes: as many as its limit, or one written by reference. */
 function isFull(pending: Pending): boolean {
   return pending.writes >= pending.limit;
 }
