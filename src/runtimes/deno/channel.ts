@@ -18,8 +18,8 @@ const HIGH_WATER_MARK = 64 * 1024;
  */
 interface Pending {
   readonly kind: "text" | "bytes" | "large";
-  /** A text batch's texts, until they are encoded into `bytes`, and their total length. */
-  texts: string[];
+  /** A text batch's text until it is encoded into `bytes`, and its length (kept after that). */
+  text: string;
   textLength: number;
   bytes: Uint8Array;
   /** Bytes of `bytes` in use (a batch fills up as writes are copied in). */
@@ -44,8 +44,9 @@ interface Waiter {
  * half-close).
  *
  * Reading is pull-driven: the OS is read only while a `read()` is pending, 64 KiB at most, and
- * every chunk handed out is fresh. Writing goes through a bounded queue: writes under 16 KiB are
- * copied (text: encoded) into 64 KiB batches, the first of a tick taking up to
+ * every chunk handed out is fresh. Writing goes through a bounded queue: writes under 16 KiB join
+ * a batch (bytes are copied into a 64 KiB buffer; text is concatenated and encoded once, when the
+ * batch is written), the first batch of a tick taking up to
  * {@link FIRST_WRITE_FRAMES} frames, each next twice as many. A full batch goes at once, the rest
  * once the tick's microtasks have run, so a burst of frames (the replies to one read, a broadcast)
  * costs a few OS writes, not one each, and the peer can start on the first while the rest are
@@ -172,9 +173,9 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
    * more than its UTF-8 bytes; from then on, its bytes.
    */
   const encodeText = (pending: Pending) => {
-    if (pending.kind !== "text" || pending.texts.length === 0) return;
-    const text = pending.texts.join("");
-    pending.texts = [];
+    if (pending.kind !== "text" || pending.text === "") return;
+    const text = pending.text;
+    pending.text = "";
     const buffer = spare ?? new Uint8Array(BATCH_SIZE);
     spare = undefined;
     const { read, written } = textEncoder.encodeInto(text, buffer);
@@ -196,7 +197,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       bytes = spare ?? new Uint8Array(BATCH_SIZE);
       spare = undefined;
     }
-    const batch: Pending = { kind, texts: [], textLength: 0, bytes, used: 0, writes: 0, limit: batchLimit };
+    const batch: Pending = { kind, text: "", textLength: 0, bytes, used: 0, writes: 0, limit: batchLimit };
     batchLimit *= 2;
     queue.push(batch);
     return batch;
@@ -207,7 +208,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     let batch: Pending | undefined;
     if (typeof data === "string") {
       batch = batchWithRoom("text", data.length);
-      batch.texts.push(data);
+      batch.text += data;
       batch.textLength += data.length;
       accepted += data.length;
     } else if (data.byteLength < COPY_LIMIT) {
@@ -216,7 +217,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       batch.used += data.byteLength;
       accepted += data.byteLength;
     } else {
-      queue.push({ kind: "large", texts: [], textLength: 0, bytes: data, used: data.byteLength, writes: 1, limit: 1 });
+      queue.push({ kind: "large", text: "", textLength: 0, bytes: data, used: data.byteLength, writes: 1, limit: 1 });
       accepted += data.byteLength;
     }
     if (batch !== undefined) batch.writes++;
