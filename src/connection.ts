@@ -17,6 +17,9 @@ export type EmitData<Out, Type extends string> =
  */
 const WRITABLE_HIGH_WATER_MARK = 64;
 
+/** What a send the socket took at once returns: one settled promise, shared (it cannot change). */
+const SENT: Promise<void> = Promise.resolve();
+
 /**
  * One connection: messages in through {@link Connection.readable}, messages out through
  * {@link Connection.writable}. Clients get one from `connect()`; servers get one per peer from
@@ -168,7 +171,7 @@ export class Connection<In = unknown, Out = In> {
    */
   sendFrame(frame: Uint8Array | string): Promise<void> {
     try {
-      return this.#send(frame) ?? Promise.resolve();
+      return this.#send(frame) ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
