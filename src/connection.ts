@@ -82,6 +82,8 @@ export class Connection<In = unknown, Out = In> {
   #closing: Promise<void> | undefined;
   /** Messages handed to `writable` so far (counted by its queuing strategy), and those its sink took. */
   #queuedWrites = 0;
+  /** Received bytes not decoded yet (the codec takes them `bytesPerPush` at a time). */
+  #undecoded: Uint8Array<ArrayBuffer> | undefined;
   #sinkWrites = 0;
   /** Wakes a `close()` waiting for the writable's queue to reach the socket. */
   #onSinkProgress: (() => void) | undefined;
@@ -242,22 +244,32 @@ export class Connection<In = unknown, Out = In> {
   }
 
   /**
-   * Reads until at least one message is delivered (or the input ends): a pull that delivers
+   * Decodes until at least one message is delivered (or the input ends): a pull that delivers
    * nothing is not repeated by the stream, so returning early would stall a frame that spans
-   * several reads.
+   * several reads. Received bytes are decoded `bytesPerPush` at a time; the rest waits, undecoded,
+   * for the next pull.
    */
   async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
     try {
       let delivered = false;
       while (!delivered) {
-        const chunk = await this.#channel.read();
-        if (!this.#reading) return;
+        let chunk: Uint8Array<ArrayBuffer> | null | undefined = this.#undecoded;
+        this.#undecoded = undefined;
+        if (chunk === undefined) {
+          chunk = await this.#channel.read();
+          if (!this.#reading) return;
+        }
         if (chunk === null) {
           this.#codec.end();
           this.#reading = false;
           controller.close();
           if (!this.#writing) this.#channel.destroy();
           return;
+        }
+        const size = this.#codec.bytesPerPush;
+        if (chunk.byteLength > size) {
+          this.#undecoded = chunk.subarray(size);
+          chunk = chunk.subarray(0, size);
         }
         this.#codec.push(chunk, (message) => {
           delivered = true;

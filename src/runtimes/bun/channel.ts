@@ -31,8 +31,10 @@ function flushScheduledBatch(channel: BunChannel): void {
  * `read()` and pauses the socket (`socket.pause()`) as soon as the queue reaches
  * {@link READ_AHEAD_BYTES} with no read pending, resuming it when the reader catches up.
  * `socket.write()` takes what the kernel can take and returns how many bytes that was; the rest
- * waits, in order, for Bun's `drain` callback. Small writes are batched per tick (see
- * {@link SMALL_WRITE_BYTES}), so at most one batch is held beyond what the kernel took.
+ * waits, in order, for Bun's `drain` callback. Writes are batched per tick (text concatenated
+ * into one string that Bun encodes as it writes; small byte writes copied, see
+ * {@link SMALL_WRITE_BYTES}), the batch leaving early after {@link FIRST_WRITE_FRAMES} frames (then
+ * twice as many, and so on), so at most one batch is held beyond what the kernel took.
  *
  * The channel is created before its socket exists (a connect may still fail) and is attached in the
  * `open` callback; the handlers below reach it through `socket.data`.

@@ -2,18 +2,23 @@ import type { Socket } from "node:net";
 import { IpcError } from "../../errors.ts";
 import { type ByteChannel, FIRST_WRITE_FRAMES } from "../../runtime.ts";
 
+/** Text a batch may hold (UTF-16 units) before it goes to the socket, whatever its frame count. */
+const BATCH_TEXT = 64 * 1024;
+
 /** Written to probe whether a peer that ended its side is gone entirely. */
 const EMPTY = new Uint8Array(0);
 
 /**
  * Wraps a connected `net.Socket` (created with `allowHalfOpen: true`) as a {@link ByteChannel}.
  * Reading is pull-driven: the socket is paused whenever a chunk is waiting for its reader, so the
- * kernel's buffer, not ours, absorbs a fast peer. Writing is coalesced: the socket is corked at
- * the first write of a tick and uncorked on `process.nextTick`, or earlier once it holds
- * {@link FIRST_WRITE_FRAMES} frames (then twice as many, and so on), so the frames written while
- * handling one read (replies to a burst of requests, say) leave in a few `writev` system calls,
- * the first while the rest are still being made.
- * Backpressure is unchanged: `write()` reports a full buffer exactly as `socket.write` does.
+ * kernel's buffer, not ours, absorbs a fast peer. Writing is coalesced: the text frames of a tick
+ * are concatenated into one string, handed to `socket.write` (which encodes it natively) on
+ * `process.nextTick`, or earlier once it holds {@link FIRST_WRITE_FRAMES} frames (then twice as
+ * many, and so on) or {@link BATCH_TEXT} units. So the frames written while handling one read
+ * (replies to a burst of requests, say) cost a few write calls and system calls, not one each,
+ * and the first leaves while the rest are still being made. Byte writes go to the socket as they
+ * are, after the batch. Backpressure is unchanged: `write()` reports a full buffer as
+ * `socket.write` does.
  */
 export function socketChannel(socket: Socket, path: string): ByteChannel {
   const queue: Uint8Array<ArrayBuffer>[] = [];
@@ -115,7 +120,8 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
         if (++batchFrames === batchLimit) {
           batchLimit *= 2;
           more = flush();
-        } else more = !socket.writableNeedDrain;
+        } else if (batch.length >= BATCH_TEXT) more = flush();
+        else more = !socket.writableNeedDrain;
       } else {
         flush();
         more = socket.write(data);
