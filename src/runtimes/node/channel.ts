@@ -16,9 +16,9 @@ const EMPTY = new Uint8Array(0);
  * `process.nextTick`, or earlier once it holds {@link FIRST_WRITE_FRAMES} frames (then twice as
  * many, and so on) or {@link BATCH_TEXT} units. So the frames written while handling one read
  * (replies to a burst of requests, say) cost a few write calls and system calls, not one each,
- * and the first leaves while the rest are still being made. Byte writes go to the socket as they
- * are, after the batch. Backpressure is unchanged: `write()` reports a full buffer as
- * `socket.write` does.
+ * and the first leaves while the rest are still being made. Byte writes (raw mode) go to the
+ * socket after the batch, corked until the tick ends, so they too leave in one `writev`.
+ * Backpressure is unchanged: `write()` reports a full buffer as `socket.write` does.
  */
 export function socketChannel(socket: Socket, path: string): ByteChannel {
   const queue: Uint8Array<ArrayBuffer>[] = [];
@@ -34,6 +34,8 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
   let batchFrames = 0;
   /** How many frames make the batch leave before the tick ends (doubles at each early flush). */
   let batchLimit = FIRST_WRITE_FRAMES;
+  /** Byte writes are held in the socket's cork until the tick ends. */
+  let corked = false;
   let tickEndScheduled = false;
   /** Hands the batch to the socket; false when the socket's buffer is full. */
   const flush = (): boolean => {
@@ -47,6 +49,10 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
     tickEndScheduled = false;
     batchLimit = FIRST_WRITE_FRAMES;
     if (!socket.destroyed) flush();
+    if (corked) {
+      corked = false;
+      socket.uncork();
+    }
   };
   const wake = () => {
     const resume = waiter;
@@ -109,14 +115,14 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
       if (socket.destroyed || socket.writableEnded) {
         throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
+      if (!tickEndScheduled) {
+        tickEndScheduled = true;
+        process.nextTick(endTick);
+      }
       let more: boolean;
       if (typeof data === "string") {
         // Text is batched as one string, which Node encodes natively into its write as UTF-8.
         batch += data;
-        if (!tickEndScheduled) {
-          tickEndScheduled = true;
-          process.nextTick(endTick);
-        }
         if (++batchFrames === batchLimit) {
           batchLimit *= 2;
           more = flush();
@@ -124,6 +130,10 @@ export function socketChannel(socket: Socket, path: string): ByteChannel {
         else more = !socket.writableNeedDrain;
       } else {
         flush();
+        if (!corked) {
+          corked = true;
+          socket.cork();
+        }
         more = socket.write(data);
       }
       if (more) return undefined;
