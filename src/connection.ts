@@ -142,10 +142,7 @@ export class Connection<In = unknown, Out = In> {
     this.closed = channel.closed.then(() => {
       if (this.#failure) throw this.#failure;
       // The socket closed under us: end whichever side is still open.
-      if (this.#writing) {
-        this.#writing = false;
-        this.#writableController.error(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
-      }
+      this.#stopWriting(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
     });
     this.closed.catch(() => {});
   }
@@ -305,13 +302,17 @@ export class Connection<In = unknown, Out = In> {
    */
   #writeFailed(error: unknown): IpcError {
     const failure = asIpcError(error, this.path);
-    if (failure.code !== "ERR_IPC_CLOSED") this.#fail(failure);
-    else if (this.#writing) {
-      this.#writing = false;
-      this.#writableController.error(failure);
-      this.#sinkProgressed();
-    }
+    if (failure.code === "ERR_IPC_CLOSED") this.#stopWriting(failure);
+    else this.#fail(failure);
     return failure;
+  }
+
+  /** Ends the writable side with `error`, waking a `close()` that waits for queued writes. */
+  #stopWriting(error: IpcError): void {
+    if (!this.#writing) return;
+    this.#writing = false;
+    this.#writableController.error(error);
+    this.#sinkProgressed();
   }
 
   async #endWriting(): Promise<void> {
@@ -342,11 +343,7 @@ export class Connection<In = unknown, Out = In> {
       this.#reading = false;
       this.#readableController.error(error);
     }
-    if (this.#writing) {
-      this.#writing = false;
-      this.#writableController.error(error);
-      this.#sinkProgressed();
-    }
+    this.#stopWriting(error);
     this.#channel.destroy();
   }
 }

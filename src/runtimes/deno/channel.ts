@@ -18,9 +18,8 @@ const HIGH_WATER_MARK = 64 * 1024;
  */
 interface Pending {
   readonly kind: "text" | "bytes" | "large";
-  /** A text batch's text until it is encoded into `bytes`, and its length (kept after that). */
+  /** A text batch's text, until it is encoded into `bytes`. */
   text: string;
-  textLength: number;
   bytes: Uint8Array;
   /** Bytes of `bytes` in use (a batch fills up as writes are copied in). */
   used: number;
@@ -182,14 +181,14 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     // Text with many multi-byte characters may not fit the buffer: then it gets its own bytes.
     pending.bytes = read === text.length ? buffer : textEncoder.encode(text);
     pending.used = read === text.length ? written : pending.bytes.byteLength;
-    accepted += pending.used - pending.textLength;
+    accepted += pending.used - text.length;
   };
 
   /** The batch of `kind` at the end of the queue when it has room for `size` more, else a new one. */
   const batchWithRoom = (kind: "text" | "bytes", size: number): Pending => {
     const tail = queue[queue.length - 1];
     if (tail !== undefined && tail.kind === kind && !isFull(tail)) {
-      const room = kind === "text" ? BATCH_SIZE - tail.textLength : tail.bytes.byteLength - tail.used;
+      const room = kind === "text" ? BATCH_SIZE - tail.text.length : tail.bytes.byteLength - tail.used;
       if (room >= size) return tail;
     }
     let bytes: Uint8Array = NO_BYTES;
@@ -197,7 +196,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       bytes = spare ?? new Uint8Array(BATCH_SIZE);
       spare = undefined;
     }
-    const batch: Pending = { kind, text: "", textLength: 0, bytes, used: 0, writes: 0, limit: batchLimit };
+    const batch: Pending = { kind, text: "", bytes, used: 0, writes: 0, limit: batchLimit };
     batchLimit *= 2;
     queue.push(batch);
     return batch;
@@ -209,7 +208,6 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
     if (typeof data === "string") {
       batch = batchWithRoom("text", data.length);
       batch.text += data;
-      batch.textLength += data.length;
       accepted += data.length;
     } else if (data.byteLength < COPY_LIMIT) {
       batch = batchWithRoom("bytes", data.byteLength);
@@ -217,7 +215,7 @@ export function connChannel(conn: Deno.Conn, path: string): ByteChannel {
       batch.used += data.byteLength;
       accepted += data.byteLength;
     } else {
-      queue.push({ kind: "large", text: "", textLength: 0, bytes: data, used: data.byteLength, writes: 1, limit: 1 });
+      queue.push({ kind: "large", text: "", bytes: data, used: data.byteLength, writes: 1, limit: 1 });
       accepted += data.byteLength;
     }
     if (batch !== undefined) batch.writes++;
