@@ -48,6 +48,20 @@ function check(count, last) {
   }
 }
 
+/** Reads `readable` to the end with one reader, then checks the count and the last value. */
+async function readAndCheck(readable) {
+  const reader = readable.getReader();
+  let count = 0;
+  let last;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    count++;
+    last = value;
+  }
+  check(count, last);
+}
+
 function chunkSource(items) {
   let next = 0;
   return new ReadableStream({
@@ -73,16 +87,7 @@ const ways = {
   },
 
   async stream() {
-    const reader = chunkSource(chunks).pipeThrough(new JsonFrameDecoderStream()).getReader();
-    let count = 0;
-    let last;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      count++;
-      last = value;
-    }
-    check(count, last);
+    await readAndCheck(chunkSource(chunks).pipeThrough(new JsonFrameDecoderStream()));
   },
 
   baseline() {
@@ -116,16 +121,7 @@ const ways = {
         if (produced === FRAMES) controller.close();
       },
     });
-    const reader = source.pipeThrough(new TransformStream()).getReader();
-    let count = 0;
-    let last;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      count++;
-      last = value;
-    }
-    check(count, last);
+    await readAndCheck(source.pipeThrough(new TransformStream()));
   },
 };
 
