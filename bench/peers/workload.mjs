@@ -78,7 +78,9 @@ export async function runClient(transport, { mode, warmupMs, durationMs }) {
       state.handler(type, data);
     } catch (error) {
       state.problem ??= error;
-      state.abort?.(error);
+      const abort = state.abort;
+      state.abort = undefined;
+      abort?.(error);
     }
   };
   const phase = { "round-trips": roundTrips, "one-way": oneWay, latency }[mode];
@@ -90,10 +92,17 @@ export async function runClient(transport, { mode, warmupMs, durationMs }) {
   return { mode, ...result };
 }
 
-/** A promise that settles with the next abort from the message handler, for racing. */
-function abortable(state) {
-  return new Promise((_, reject) => {
+/**
+ * Waits for the message handler: `arm(resolve)` hands it the function that ends the wait. A failure
+ * in the handler rejects the wait instead. Each wait registers with `state` and nothing else, so
+ * waiting once per message retains nothing (racing every wait against one long-lived "aborted"
+ * promise would keep a reaction per message until the run ends).
+ */
+function waitFor(state, arm) {
+  if (state.problem) return Promise.reject(state.problem);
+  return new Promise((resolve, reject) => {
     state.abort = reject;
+    arm(resolve);
   });
 }
 
@@ -109,8 +118,6 @@ async function roundTrips(transport, state, durationMs) {
   let slot;
   let drained;
   let stopped = false;
-  const aborted = abortable(state);
-  aborted.catch(() => {});
   state.handler = (type, data) => {
     checkEcho(state, type, data);
     if (slot !== undefined) {
@@ -124,14 +131,14 @@ async function roundTrips(transport, state, durationMs) {
   const deadline = start + durationMs;
   while (performance.now() < deadline) {
     if (state.nextSend - state.nextReceive >= WINDOW) {
-      await Promise.race([new Promise((resolve) => (slot = resolve)), aborted]);
+      await waitFor(state, (resolve) => (slot = resolve));
       continue;
     }
     await transport.send("echo", { seq: state.nextSend++, payload: PAYLOAD });
   }
   stopped = true;
   if (state.nextReceive < state.nextSend) {
-    await Promise.race([new Promise((resolve) => (drained = resolve)), aborted]);
+    await waitFor(state, (resolve) => (drained = resolve));
   }
   const seconds = (performance.now() - start) / 1000;
   state.handler = undefined;
@@ -141,8 +148,6 @@ async function roundTrips(transport, state, durationMs) {
 
 async function latency(transport, state, durationMs, measured) {
   let reply;
-  const aborted = abortable(state);
-  aborted.catch(() => {});
   state.handler = (type, data) => {
     checkEcho(state, type, data);
     const resolve = reply;
@@ -155,9 +160,11 @@ async function latency(transport, state, durationMs, measured) {
   let now = start;
   while (now < deadline) {
     const sent = now;
-    const replied = new Promise((resolve) => (reply = resolve));
+    // Armed before sending: the echo may arrive before the send settles.
+    const replied = waitFor(state, (resolve) => (reply = resolve));
+    replied.catch(() => {});
     await transport.send("echo", { seq: state.nextSend++, payload: PAYLOAD });
-    await Promise.race([replied, aborted]);
+    await replied;
     now = performance.now();
     samples.push(now - sent);
   }
@@ -176,8 +183,6 @@ async function latency(transport, state, durationMs, measured) {
 
 async function oneWay(transport, state, durationMs) {
   let counted;
-  const aborted = abortable(state);
-  aborted.catch(() => {});
   state.handler = (type, data) => {
     if (type !== "count") fail(`expected a count, got ${type}`);
     const resolve = counted;
@@ -192,9 +197,10 @@ async function oneWay(transport, state, durationMs) {
   while (performance.now() < deadline) {
     for (let i = 0; i < 64; i++) await transport.send("one", { seq: state.nextSend++, payload: PAYLOAD });
   }
-  const reply = new Promise((resolve) => (counted = resolve));
+  const reply = waitFor(state, (resolve) => (counted = resolve));
+  reply.catch(() => {});
   await transport.send("sync", {});
-  const count = await Promise.race([reply, aborted]);
+  const count = await reply;
   const seconds = (performance.now() - start) / 1000;
   state.handler = undefined;
   if (count !== state.nextSend) fail(`server counted ${count} events, client sent ${state.nextSend}`);
