@@ -31,6 +31,13 @@ export interface FrameParserOptions {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * The largest buffer a {@link FrameBuffer} that reuses its buffer keeps once the frame in it is
+ * done; a bigger one (left by an unusually large frame) is dropped, so an idle parser holds at
+ * most this much.
+ */
+const REUSED_BUFFER_BYTES = 64 * 1024;
+
+/**
  * The buffering both parsers share: it cuts a byte stream into runs of complete frames and keeps
  * the unfinished frame at the end, bounded by `maxFrameSize`. The unfinished frame lives in one
  * buffer that grows by doubling up to the bound, so memory stays bounded however small the chunks.
@@ -38,13 +45,21 @@ const EMPTY = new Uint8Array(0);
 class FrameBuffer {
   readonly delimiter: Delimiter;
   readonly maxFrameSize: number;
+  /**
+   * Whether the buffer is reused for the next unfinished frame once a frame that spanned chunks
+   * was handed over. Only for callers done with each frame when their callback returns: a frame
+   * handed over is a view into the buffer. Reuse spares a new typed array (off the JS heap, hence
+   * dear) every time a chunk ends inside a frame, which is nearly every chunk.
+   */
+  readonly #reuse: boolean;
   /** The unfinished frame: its first `#pendingLength` bytes. */
   #pending: Uint8Array = EMPTY;
   #pendingLength = 0;
 
-  constructor(options: FrameParserOptions) {
+  constructor(options: FrameParserOptions, reuse: boolean) {
     this.delimiter = toDelimiter(options.delimiter);
     this.maxFrameSize = toMaxFrameSize(options.maxFrameSize);
+    this.#reuse = reuse;
   }
 
   get bufferedBytes(): number {
@@ -162,7 +177,7 @@ class FrameBuffer {
 
   /**
    * The buffered bytes (less `trim` bytes at the end) followed by `head`, as a frame of its own;
-   * clears the buffer.
+   * empties the buffer (the frame is a view into it, valid until the next push when reused).
    */
   #takePending(head: Uint8Array, trim: number): Uint8Array {
     const kept = this.#pendingLength - trim;
@@ -171,7 +186,7 @@ class FrameBuffer {
     this.#reserve(length);
     this.#pending.set(head, kept);
     const frame = this.#pending.subarray(0, length);
-    this.#pending = EMPTY;
+    if (!this.#reuse || this.#pending.byteLength > REUSED_BUFFER_BYTES) this.#pending = EMPTY;
     this.#pendingLength = 0;
     return frame;
   }
@@ -232,7 +247,8 @@ export class FrameParser {
 
   /** @param options delimiter and size bound; see {@link FrameParserOptions} */
   constructor(options: FrameParserOptions = {}) {
-    this.#buffer = new FrameBuffer(options);
+    // Frames are handed to the caller, who may keep them: each gets a buffer of its own.
+    this.#buffer = new FrameBuffer(options, false);
   }
 
   /** Bytes of the unfinished frame held back until its delimiter arrives. */
@@ -286,7 +302,8 @@ export class JsonFrameParser<T = unknown> {
 
   /** @param options delimiter and size bound; see {@link FrameParserOptions} */
   constructor(options: FrameParserOptions = {}) {
-    this.#buffer = new FrameBuffer(options);
+    // Frames are decoded before the callback sees a value, so the buffer can be reused.
+    this.#buffer = new FrameBuffer(options, true);
   }
 
   /** Bytes of the unfinished frame held back until its delimiter arrives. */

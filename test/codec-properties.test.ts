@@ -112,6 +112,19 @@ describe("JSON frames round-trip whatever the chunking", () => {
       RUNS,
     );
   });
+
+  test("frames that span chunks decode intact whatever their size, small after large and back", () => {
+    // The parser reuses its buffer for the frame that spans chunks unless it grew past 64 KiB:
+    // every size around that line, in chunkings that split every frame, must come back whole.
+    const sizes = [10, 300, 64 * 1024 - 3, 64 * 1024 + 5, 12, 200 * 1024, 7, 40_000, 3];
+    const values = sizes.map((size, index) => `${index}:${"x".repeat(size)}`);
+    const bytes = concat(values.map((value) => new JsonFrameEncoder({ maxFrameSize: Infinity }).encode(value)));
+    for (const size of [5, 997, 16 * 1024, 70_001]) {
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.slice(at, at + size));
+      expect(parseAll(chunks, "\f")).toEqual(values);
+    }
+  });
 });
 
 describe("arbitrary bytes", () => {
