@@ -347,15 +347,8 @@ export class JsonFrameParser<T = unknown> {
       eachFrame(this.#buffer, run, (frame) => onValue(parseFrame(this.#decodeOrThrow(frame)) as T));
       return;
     }
-    const delimiter = this.#buffer.delimiter.text;
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf(delimiter, start);
-      const frame = end === -1 ? (start === 0 ? text : text.slice(start)) : text.slice(start, end);
-      onValue(parseFrame(frame) as T);
-      if (end === -1) return;
-      start = end + delimiter.length;
-    }
+    // One native split is cheaper than a search and a slice per frame (most of all on Deno).
+    for (const frame of text.split(this.#buffer.delimiter.text)) onValue(parseFrame(frame) as T);
   }
 
   #isUtf8(bytes: Uint8Array): boolean {
