@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { concat } from "./fixtures/bytes.ts";
 import { EVENT_TIMEOUT, LINES, type Line, Peer, type PeerEvent, stopAllPeers } from "./peers/harness.ts";
-import { untag } from "./peers/tagged.ts";
+import { untag } from "./peers/tagged.mjs";
 import { ipc, runtimeName } from "./runtime.ts";
 import { fromHex, SEND_VECTORS, type SendVector, toHex } from "./vectors.ts";
 

@@ -5,7 +5,7 @@
 
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { untag } from "./peers/tagged.ts";
+import { untag } from "./peers/tagged.mjs";
 
 /** One emit call and the exact frame each node-ipc generation writes for it (section 11.1). */
 export interface SendVector {

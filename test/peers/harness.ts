@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { join, delimiter as pathListSeparator } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tag, untag } from "./tagged.ts";
+import { tag, untag } from "./tagged.mjs";
 
 /** The node-ipc lines we test against. */
 export const LINES = ["9", "10", "12", "14"] as const;

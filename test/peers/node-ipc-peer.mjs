@@ -12,6 +12,7 @@
 // Values JSON cannot carry are tagged: {"$":"undefined"}, {"$":"NaN"}, {"$":"bytes","base64":…}…
 
 import { createInterface } from "node:readline";
+import { tag, untag } from "./tagged.mjs";
 
 const PACKAGES = { 9: "node-ipc-9", 10: "node-ipc-10", 12: "node-ipc-12", 14: "node-ipc-14" };
 const line = process.argv[2];
@@ -21,62 +22,6 @@ if (!(line in PACKAGES)) {
 }
 const ipc = (await import(PACKAGES[line])).default;
 ipc.config.silent = true;
-
-// ---------------------------------------------------------------------------------------------
-// Tagged values
-
-/** Turns a value into something JSON carries losslessly. */
-function tag(value) {
-  if (value === undefined) return { $: "undefined" };
-  if (typeof value === "number") {
-    if (Number.isNaN(value)) return { $: "NaN" };
-    if (value === Number.POSITIVE_INFINITY) return { $: "Infinity" };
-    if (value === Number.NEGATIVE_INFINITY) return { $: "-Infinity" };
-    if (Object.is(value, -0)) return { $: "-0" };
-    return value;
-  }
-  if (value instanceof Uint8Array) return { $: "bytes", base64: Buffer.from(value).toString("base64") };
-  if (Array.isArray(value)) return value.map(tag);
-  if (value !== null && typeof value === "object") {
-    const out = {};
-    for (const [key, member] of Object.entries(value)) out[key] = tag(member);
-    return out;
-  }
-  return value;
-}
-
-/** The inverse of tag(), plus a few builders for values the tests need. */
-function untag(value) {
-  if (Array.isArray(value)) return value.map(untag);
-  if (value === null || typeof value !== "object") return value;
-  switch (value.$) {
-    case "undefined":
-      return undefined;
-    case "NaN":
-      return Number.NaN;
-    case "Infinity":
-      return Number.POSITIVE_INFINITY;
-    case "-Infinity":
-      return Number.NEGATIVE_INFINITY;
-    case "-0":
-      return -0;
-    case "bytes":
-      return Buffer.from(value.base64, "base64");
-    case "date":
-      return new Date(value.time);
-    case "toJSON":
-      return { toJSON: () => value.value };
-    case "repeat":
-      return value.text.repeat(value.count);
-    case undefined: {
-      const out = {};
-      for (const [key, member] of Object.entries(value)) out[key] = untag(member);
-      return out;
-    }
-    default:
-      throw new Error(`unknown tag ${value.$}`);
-  }
-}
 
 function out(message) {
   process.stdout.write(`${JSON.stringify(tag(message))}\n`);
@@ -200,7 +145,8 @@ input.on("line", async (text) => {
   if (text.trim() === "") return;
   let request;
   try {
-    request = untag(JSON.parse(text));
+    // node-ipc writes raw bytes as given: hand it Buffers, as its own users do.
+    request = untag(JSON.parse(text), (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
     out({ ev: "protocol-error", error: describeError(error) });
     return;

@@ -1,10 +1,10 @@
-/**
- * Tagged values, the same encoding as test/peers/node-ipc-peer.mjs uses (a plain-JS copy there, since
- * Node 20 runs that peer without a TypeScript loader): JSON cannot carry undefined, NaN, -0, bytes…
- */
+// Tagged values: JSON cannot carry undefined, NaN, ±Infinity, -0 or bytes, so the interop tests and
+// the node-ipc peer (test/peers/node-ipc-peer.mjs) exchange them in this form. Plain JavaScript with
+// web globals only: Node 20 runs the peer without a TypeScript loader, and the tests import it too.
+// Types: tagged.d.mts.
 
 /** Turns a value into something JSON carries losslessly. */
-export function tag(value: unknown): unknown {
+export function tag(value) {
   if (value === undefined) return { $: "undefined" };
   if (typeof value === "number") {
     if (Number.isNaN(value)) return { $: "NaN" };
@@ -16,19 +16,23 @@ export function tag(value: unknown): unknown {
   if (value instanceof Uint8Array) return { $: "bytes", base64: toBase64(value) };
   if (Array.isArray(value)) return value.map(tag);
   if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
+    const out = {};
     for (const [key, member] of Object.entries(value)) out[key] = tag(member);
     return out;
   }
   return value;
 }
 
-/** The inverse of {@link tag}, plus the builders the vectors use (`date`, `toJSON`, `repeat`). */
-export function untag(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(untag);
+/**
+ * The inverse of {@link tag}, plus the builders the vectors use (`date`, `toJSON`, `repeat`).
+ * `bytes` makes the value for a `{"$":"bytes"}` tag from its decoded bytes (the node-ipc peer
+ * wants a Buffer); by default it is the Uint8Array itself.
+ */
+export function untag(value, bytes = (decoded) => decoded) {
+  const inner = (member) => untag(member, bytes);
+  if (Array.isArray(value)) return value.map(inner);
   if (value === null || typeof value !== "object") return value;
-  const tagged = value as { $?: string; [member: string]: unknown };
-  switch (tagged.$) {
+  switch (value.$) {
     case "undefined":
       return undefined;
     case "NaN":
@@ -40,30 +44,30 @@ export function untag(value: unknown): unknown {
     case "-0":
       return -0;
     case "bytes":
-      return fromBase64(String(tagged.base64));
+      return bytes(fromBase64(String(value.base64)));
     case "date":
-      return new Date(Number(tagged.time));
+      return new Date(Number(value.time));
     case "toJSON":
-      return { toJSON: () => tagged.value };
+      return { toJSON: () => value.value };
     case "repeat":
-      return String(tagged.text).repeat(Number(tagged.count));
+      return String(value.text).repeat(Number(value.count));
     case undefined: {
-      const out: Record<string, unknown> = {};
-      for (const [key, member] of Object.entries(tagged)) out[key] = untag(member);
+      const out = {};
+      for (const [key, member] of Object.entries(value)) out[key] = inner(member);
       return out;
     }
     default:
-      throw new Error(`unknown tag ${tagged.$}`);
+      throw new Error(`unknown tag ${value.$}`);
   }
 }
 
-function toBase64(bytes: Uint8Array): string {
+function toBase64(bytes) {
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 }
 
-function fromBase64(text: string): Uint8Array {
+function fromBase64(text) {
   const binary = atob(text);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
