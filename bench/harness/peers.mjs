@@ -106,7 +106,7 @@ export function describePeers(root, { build, oracle }) {
     ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
     ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
     // The same, with V8's young generation capped at 2 MiB per semi-space: the user-level knob for a
-    // server whose memory matters more than the last bit of rate (see BENCHMARKS.md on peak RSS).
+    // server whose memory matters more than its peak rate (see BENCHMARKS.md on peak RSS).
     ipcStreams(
       "ips-node22-semi2",
       "node",
@@ -116,6 +116,10 @@ export function describePeers(root, { build, oracle }) {
       ["--max-semi-space-size=2"],
     ),
     ipcStreams("ips-bun", "bun", `(Bun ${versions.bun ?? ""})`.replace(" )", ")"), bun, versions.bun, []),
+    // The same with Bun's --smol: its collector runs more often, for a smaller heap.
+    ipcStreams("ips-bun-smol", "bun", `(Bun ${versions.bun ?? ""}, --smol)`.replace(" ,", ","), bun, versions.bun, [
+      "--smol",
+    ]),
     ipcStreams("ips-deno", "deno", `(Deno ${versions.deno ?? ""})`.replace(" )", ")"), deno, versions.deno, [
       "run",
       "-A",
@@ -161,6 +165,7 @@ export const LANES = [
   { client: "ips-bun", server: "ips-bun" },
   { client: "ips-deno", server: "ips-deno" },
   { client: "ips-node22", server: "ips-node22-semi2", note: "server flag" },
+  { client: "ips-bun", server: "ips-bun-smol", note: "server flag" },
   { client: "nipc14", server: "ips-node22", note: "cross" },
   { client: "ips-node22", server: "nipc14", note: "cross" },
   { client: "oracle", server: "ips-node22", note: "server alone" },
