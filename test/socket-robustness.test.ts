@@ -16,15 +16,27 @@ afterAll(async () => {
   sockets.remove();
 });
 
-/** Sends `emit` until it fails; resolves with the error (an error that is not an IpcError fails the test). */
+/** Emits after which {@link emitUntilFailure} gives up: a loop that never fails must not hang the suite. */
+const MOST_EMITS = 200_000;
+
+/**
+ * Sends `emit` until it fails; resolves with the error (an error that is not an IpcError fails the
+ * test), or with a description if {@link MOST_EMITS} emits all succeeded.
+ */
 async function emitUntilFailure(connection: Connection, data: unknown): Promise<unknown> {
-  for (;;) {
+  for (let emits = 0; emits < MOST_EMITS; emits++) {
     try {
       await connection.emit("down", data);
     } catch (error) {
       return error;
     }
   }
+  return `${MOST_EMITS} emits succeeded after the peer was gone`;
+}
+
+/** Blocks this thread for `ms` milliseconds: no event loop turn, so no socket event is seen meanwhile. */
+function blockThread(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Counts the messages a connection receives until it ends; resolves with the count and any error. */
@@ -125,6 +137,27 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
     );
     expect(server.connectionCount).toBe(0);
     await expect(side.emit("down", "anyone there?")).rejects.toMatchObject({ code: "ERR_IPC_CLOSED" });
+    await server.close();
+  });
+
+  test("a client that died before the runtime noticed: a loop of awaited emits still ends with an IpcError", async () => {
+    const path = sockets.path("crash-unnoticed");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["idle", path]);
+    children.push(child);
+    expect(await child.line()).toEqual({ connected: true });
+    const side = await accepted.next();
+    const exited = child.kill();
+    // The peer is dead once this returns, but the runtime has had no chance to report the close:
+    // the first writes meet a broken pipe before any close event.
+    blockThread(500);
+    const writeError = await emitUntilFailure(side, "y".repeat(1000));
+    expect(writeError).toBeInstanceOf(ipc.IpcError);
+    await exited;
+    const read = await outcome(side.readable);
+    expect(read.values).toEqual([]);
+    expectCleanEnd(read);
     await server.close();
   });
 

@@ -34,7 +34,9 @@ function flushScheduledBatch(channel: BunChannel): void {
  * waits, in order, for Bun's `drain` callback. Writes are batched per tick (text concatenated
  * into one string that Bun encodes as it writes; small byte writes copied, see
  * {@link SMALL_WRITE_BYTES}), the batch leaving early after {@link FIRST_WRITE_FRAMES} frames (then
- * twice as many, and so on), so at most one batch is held beyond what the kernel took.
+ * twice as many, and so on), so at most one batch is held beyond what the kernel took. Once Bun
+ * refuses a write (the socket closed, or the peer is gone), that write and every later one fail
+ * with `ERR_IPC_CLOSED` at once, before Bun reports the close.
  *
  * The channel is created before its socket exists (a connect may still fail) and is attached in the
  * `open` callback; the handlers below reach it through `socket.data`.
@@ -80,6 +82,11 @@ export class BunChannel implements ByteChannel {
   #ending: Promise<void> | undefined;
   #resolveEnding: (() => void) | undefined;
   #writeClosed = false;
+  /**
+   * Bun refused a write (`socket.write` returned -1): the socket is closed, or its peer is gone
+   * (a broken pipe). Bun reports the close itself only on a later turn of the event loop.
+   */
+  #refused = false;
 
   #isClosed = false;
   #destroyed = false;
@@ -115,10 +122,20 @@ export class BunChannel implements ByteChannel {
 
   write(data: Uint8Array | string): Promise<void> | undefined {
     if (this.#failure) throw this.#failure;
-    if (this.#writeClosed || this.#isClosed) {
-      throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
-    }
-    if (typeof data !== "string") return this.#writeBytes(data);
+    if (this.#writeClosed || this.#isClosed || this.#refused) throw this.#closedForWriting();
+    const drained = typeof data === "string" ? this.#writeText(data) : this.#writeBytes(data);
+    // Bun refused this write, or the batch it sent: the socket takes nothing more. Until Bun reports
+    // the close, on a later turn of the event loop, every write would seem to succeed, and a writer
+    // whose writes all resolve at once would never reach that turn. So the write fails now.
+    if (this.#refused) throw this.#closedForWriting();
+    return drained;
+  }
+
+  #closedForWriting(): IpcError {
+    return new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
+  }
+
+  #writeText(data: string): Promise<void> | undefined {
     if (this.#batched > 0) this.#flushBatch();
     if (this.#unsent.length > 0) {
       // Waiting for `drain` already: queue behind the bytes the kernel has not taken.
@@ -157,7 +174,8 @@ export class BunChannel implements ByteChannel {
     const written = (this.#socket as Socket<BunChannel>).write(bytes);
     if (written === length) return undefined;
     if (written < 0) {
-      throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path: this.#path });
+      this.#refused = true;
+      return undefined;
     }
     this.#unsentOffset = written;
     this.#unsent.push(bytes);
@@ -210,12 +228,14 @@ export class BunChannel implements ByteChannel {
     const batch = this.#batch as Uint8Array;
     const written = (this.#socket as Socket<BunChannel>).write(batch, 0, batched);
     if (written === batched) return true;
-    // Closing (written < 0): those bytes are lost with the socket, as with any unsent bytes.
-    if (written >= 0) {
-      this.#unsentOffset = 0;
-      this.#unsent.push(batch.slice(written, batched));
-      this.#waitForDrain();
+    // Refused (written < 0): those bytes are lost with the socket, as with any unsent bytes.
+    if (written < 0) {
+      this.#refused = true;
+      return false;
     }
+    this.#unsentOffset = 0;
+    this.#unsent.push(batch.slice(written, batched));
+    this.#waitForDrain();
     return false;
   }
 
@@ -224,8 +244,11 @@ export class BunChannel implements ByteChannel {
     this.#text = "";
     if (this.#isClosed) return false;
     const written = (this.#socket as Socket<BunChannel>).write(text);
-    // Closing (written < 0): those bytes are lost with the socket, as with any unsent bytes.
-    if (written < 0) return false;
+    // Refused (written < 0): those bytes are lost with the socket, as with any unsent bytes.
+    if (written < 0) {
+      this.#refused = true;
+      return false;
+    }
     if (written === Buffer.byteLength(text)) return true;
     this.#unsentOffset = written;
     this.#unsent.push(textEncoder.encode(text));
@@ -290,7 +313,11 @@ export class BunChannel implements ByteChannel {
       const head = unsent[0] as Uint8Array;
       const left = head.byteLength - this.#unsentOffset;
       const written = socket.write(head, this.#unsentOffset, left);
-      if (written < 0) return; // closing: onClose settles the waiters
+      if (written < 0) {
+        // Refused: the waiters are settled by onClose, which Bun calls on a later turn.
+        this.#refused = true;
+        return;
+      }
       if (written < left) {
         this.#unsentOffset += written;
         return;
