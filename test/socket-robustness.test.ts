@@ -96,15 +96,23 @@ async function killWhileBusy(connection: Connection, child: Child, data: string)
   );
 }
 
+/**
+ * A server on a fresh socket path and a raw-peer child process connected to it as a client
+ * (`stream`: sending frames as fast as it can; `idle`: sending nothing), with the server's side.
+ */
+async function serveChildClient(name: string, mode: "stream" | "idle") {
+  const path = sockets.path(name);
+  const server = await ipc.serve({ path });
+  const accepted = acceptor(server);
+  const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", [mode, path]);
+  children.push(child);
+  expect(await child.line()).toEqual({ connected: true });
+  return { path, server, accepted, child, side: await accepted.next() };
+}
+
 describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   test("a client killed mid-stream: the server side ends or errors cleanly and the server keeps serving", async () => {
-    const path = sockets.path("crash-client");
-    const server = await ipc.serve({ path });
-    const accepted = acceptor(server);
-    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["stream", path]);
-    children.push(child);
-    expect(await child.line()).toEqual({ connected: true });
-    const side = await accepted.next();
+    const { path, server, accepted, child, side } = await serveChildClient("crash-client", "stream");
     void (async () => {
       // Everyone after the crashing client gets an echo (the loop waits forever once the server is closed).
       for (;;) {
@@ -118,13 +126,7 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   });
 
   test("an idle client killed: the server side's streams end and it is forgotten, without a write", async () => {
-    const path = sockets.path("crash-idle");
-    const server = await ipc.serve({ path });
-    const accepted = acceptor(server);
-    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["idle", path]);
-    children.push(child);
-    expect(await child.line()).toEqual({ connected: true });
-    const side = await accepted.next();
+    const { server, child, side } = await serveChildClient("crash-idle", "idle");
     expect(server.connectionCount).toBe(1);
     await child.kill();
     expect(await outcome(side.readable)).toEqual({ values: [] });
@@ -141,13 +143,7 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   });
 
   test("a client that died before the runtime noticed: a loop of awaited emits still ends with an IpcError", async () => {
-    const path = sockets.path("crash-unnoticed");
-    const server = await ipc.serve({ path });
-    const accepted = acceptor(server);
-    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["idle", path]);
-    children.push(child);
-    expect(await child.line()).toEqual({ connected: true });
-    const side = await accepted.next();
+    const { server, child, side } = await serveChildClient("crash-unnoticed", "idle");
     const exited = child.kill();
     // The peer is dead once this returns, but the runtime has had no chance to report the close:
     // the first writes meet a broken pipe before any close event.
