@@ -16,22 +16,22 @@ afterAll(async () => {
   sockets.remove();
 });
 
-/** Emits after which {@link emitUntilFailure} gives up: a loop that never fails must not hang the suite. */
-const MOST_EMITS = 200_000;
+/** Sends after which {@link sendUntilFailure} gives up: a loop that never fails must not hang the suite. */
+const MOST_SENDS = 200_000;
 
 /**
- * Sends `emit` until it fails; resolves with the error (an error that is not an IpcError fails the
- * test), or with a description if {@link MOST_EMITS} emits all succeeded.
+ * Awaits `send()` again and again until it fails; resolves with the error (an error that is not an
+ * IpcError fails the test), or with a description if {@link MOST_SENDS} sends all succeeded.
  */
-async function emitUntilFailure(connection: Connection, data: unknown): Promise<unknown> {
-  for (let emits = 0; emits < MOST_EMITS; emits++) {
+async function sendUntilFailure(send: () => Promise<void>): Promise<unknown> {
+  for (let sends = 0; sends < MOST_SENDS; sends++) {
     try {
-      await connection.emit("down", data);
+      await send();
     } catch (error) {
       return error;
     }
   }
-  return `${MOST_EMITS} emits succeeded after the peer was gone`;
+  return `${MOST_SENDS} sends succeeded after the peer was gone`;
 }
 
 /** Blocks this thread for `ms` milliseconds: no event loop turn, so no socket event is seen meanwhile. */
@@ -82,7 +82,7 @@ async function expectEcho(path: string, data: unknown = "ping"): Promise<void> {
 async function killWhileBusy(connection: Connection, child: Child, data: string): Promise<void> {
   const received = counter(200);
   const reading = readUntilEnd(connection, received.onMessage);
-  const writing = emitUntilFailure(connection, data);
+  const writing = sendUntilFailure(() => connection.emit("down", data));
   await received.reached;
   await child.kill();
   const [readResult, writeError] = await Promise.all([reading, writing]);
@@ -100,9 +100,9 @@ async function killWhileBusy(connection: Connection, child: Child, data: string)
  * A server on a fresh socket path and a raw-peer child process connected to it as a client
  * (`stream`: sending frames as fast as it can; `idle`: sending nothing), with the server's side.
  */
-async function serveChildClient(name: string, mode: "stream" | "idle") {
+async function serveChildClient(name: string, mode: "stream" | "idle", options: { raw?: boolean } = {}) {
   const path = sockets.path(name);
-  const server = await ipc.serve({ path });
+  const server = await ipc.serve({ path, ...options });
   const accepted = acceptor(server);
   const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", [mode, path]);
   children.push(child);
@@ -148,7 +148,21 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
     // The peer is dead once this returns, but the runtime has had no chance to report the close:
     // the first writes meet a broken pipe before any close event.
     blockThread(500);
-    const writeError = await emitUntilFailure(side, "y".repeat(1000));
+    const writeError = await sendUntilFailure(() => side.emit("down", "y".repeat(1000)));
+    expect(writeError).toBeInstanceOf(ipc.IpcError);
+    await exited;
+    const read = await outcome(side.readable);
+    expect(read.values).toEqual([]);
+    expectCleanEnd(read);
+    await server.close();
+  });
+
+  test("the same on a raw connection: a loop of awaited writes still ends with an IpcError", async () => {
+    const { server, child, side } = await serveChildClient("crash-unnoticed-raw", "idle", { raw: true });
+    const exited = child.kill();
+    blockThread(500);
+    const writer = side.writable.getWriter();
+    const writeError = await sendUntilFailure(() => writer.write(new Uint8Array(1000)));
     expect(writeError).toBeInstanceOf(ipc.IpcError);
     await exited;
     const read = await outcome(side.readable);
