@@ -110,6 +110,28 @@ async function serveChildClient(name: string, mode: "stream" | "idle", options: 
   return { path, server, accepted, child, side: await accepted.next() };
 }
 
+/**
+ * Kills an idle child client, then blocks this thread until it is surely dead: the runtime has had
+ * no chance to report the close, so the first sends meet a broken pipe before any close event.
+ * Expects a loop of awaited sends (`sender` makes the send function for the server's side) to end
+ * with an IpcError, and the side's readable to end cleanly.
+ */
+async function expectSendsEndAfterUnnoticedCrash(
+  name: string,
+  options: { raw?: boolean },
+  sender: (side: Connection) => () => Promise<void>,
+): Promise<void> {
+  const { server, child, side } = await serveChildClient(name, "idle", options);
+  const exited = child.kill();
+  blockThread(500);
+  expect(await sendUntilFailure(sender(side))).toBeInstanceOf(ipc.IpcError);
+  await exited;
+  const read = await outcome(side.readable);
+  expect(read.values).toEqual([]);
+  expectCleanEnd(read);
+  await server.close();
+}
+
 describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   test("a client killed mid-stream: the server side ends or errors cleanly and the server keeps serving", async () => {
     const { path, server, accepted, child, side } = await serveChildClient("crash-client", "stream");
@@ -143,32 +165,14 @@ describe(`sockets on ${runtimeName}: a peer process crashes mid-stream`, () => {
   });
 
   test("a client that died before the runtime noticed: a loop of awaited emits still ends with an IpcError", async () => {
-    const { server, child, side } = await serveChildClient("crash-unnoticed", "idle");
-    const exited = child.kill();
-    // The peer is dead once this returns, but the runtime has had no chance to report the close:
-    // the first writes meet a broken pipe before any close event.
-    blockThread(500);
-    const writeError = await sendUntilFailure(() => side.emit("down", "y".repeat(1000)));
-    expect(writeError).toBeInstanceOf(ipc.IpcError);
-    await exited;
-    const read = await outcome(side.readable);
-    expect(read.values).toEqual([]);
-    expectCleanEnd(read);
-    await server.close();
+    await expectSendsEndAfterUnnoticedCrash("crash-unnoticed", {}, (side) => () => side.emit("down", "y".repeat(1000)));
   });
 
   test("the same on a raw connection: a loop of awaited writes still ends with an IpcError", async () => {
-    const { server, child, side } = await serveChildClient("crash-unnoticed-raw", "idle", { raw: true });
-    const exited = child.kill();
-    blockThread(500);
-    const writer = side.writable.getWriter();
-    const writeError = await sendUntilFailure(() => writer.write(new Uint8Array(1000)));
-    expect(writeError).toBeInstanceOf(ipc.IpcError);
-    await exited;
-    const read = await outcome(side.readable);
-    expect(read.values).toEqual([]);
-    expectCleanEnd(read);
-    await server.close();
+    await expectSendsEndAfterUnnoticedCrash("crash-unnoticed-raw", { raw: true }, (side) => {
+      const writer = side.writable.getWriter();
+      return () => writer.write(new Uint8Array(1000));
+    });
   });
 
   test("a server killed mid-stream: the client's streams end or error cleanly", async () => {
