@@ -129,7 +129,9 @@ for (const [id, reason] of missing) log(`missing lane ${id}: ${reason}`);
 const runs = {};
 const jobs = lanes
   .filter((lane) => !missing.has(lane.id))
-  .flatMap((lane) => options.modes.map((mode) => ({ lane, mode })));
+  .flatMap((lane) =>
+    options.modes.filter((mode) => lane.modes?.includes(mode) ?? true).map((mode) => ({ lane, mode })),
+  );
 for (let round = 0; round < options.rounds; round++) {
   const order = round % 2 === 0 ? jobs : [...jobs].reverse();
   for (const { lane, mode } of order) {

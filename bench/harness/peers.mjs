@@ -102,6 +102,17 @@ export function describePeers(root, { build, oracle }) {
     }),
   });
 
+  // A server that parses nothing (bench/peers/stream-floor.mjs): the web-streams floor.
+  const streamFloor = (id, label, binary, binaryVersion) => ({
+    id,
+    label: `stream floor ${label}`,
+    runtime: id.replace("floor-", ""),
+    implementation: "stream-floor",
+    missing: binaryVersion === undefined ? `${label.replace(/[()]/g, "")} not found (${binary})` : undefined,
+    profilable: false,
+    command: (job) => ({ file: binary, args: [join(peersDir, "stream-floor.mjs"), ...workloadArgs(job)] }),
+  });
+
   const peers = [
     ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
     ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
@@ -124,6 +135,8 @@ export function describePeers(root, { build, oracle }) {
       "run",
       "-A",
     ]),
+    streamFloor("floor-node22", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22),
+    streamFloor("floor-bun", `(Bun ${versions.bun ?? ""})`.replace(" )", ")"), bun, versions.bun),
     nodeIpc("nipc14", 14, `Node ${versions.node22 ?? "22"}`, node22, versions.node22),
     nodeIpc("nipc9", 9, `Node ${versions.node20 ?? "20"}`, node20, versions.node20),
     {
@@ -156,7 +169,7 @@ function packageVersion(root, dir) {
 /** The baseline every ratio is taken against. */
 export const BASELINE = "nipc14>nipc14";
 
-/** Lanes, client first. */
+/** Lanes, client first; a lane with `modes` runs in those modes only. */
 export const LANES = [
   { client: "nipc14", server: "nipc14", note: "baseline" },
   { client: "nipc9", server: "nipc9" },
@@ -166,6 +179,9 @@ export const LANES = [
   { client: "ips-deno", server: "ips-deno" },
   { client: "ips-node22", server: "ips-node22-semi2", note: "server flag" },
   { client: "ips-bun", server: "ips-bun-smol", note: "server flag" },
+  // Peak RSS and server CPU are what the floor is for; latency says nothing more about them.
+  { client: "ips-node22", server: "floor-node22", note: "stream floor", modes: ["round-trips", "one-way"] },
+  { client: "ips-bun", server: "floor-bun", note: "stream floor", modes: ["round-trips", "one-way"] },
   { client: "nipc14", server: "ips-node22", note: "cross" },
   { client: "ips-node22", server: "nipc14", note: "cross" },
   { client: "oracle", server: "ips-node22", note: "server alone" },

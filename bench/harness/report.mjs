@@ -142,6 +142,7 @@ export function markdownTables({ lanes, peers, summary, missing, verdicts, modes
       out.push("|---|---:|---:|---:|---:|---:|---:|");
     }
     for (const lane of lanes) {
+      if (lane.modes !== undefined && !lane.modes.includes(mode)) continue;
       const cell = summary[lane.id][mode];
       const problem = status(cell, missing.get(lane.id));
       const name = laneLabel(lane, peers);
