@@ -39,6 +39,7 @@ function serveConnection(socket) {
    */
   let out = [];
   let outLimit = FIRST_WRITE_FRAMES;
+  let tickEndScheduled = false;
   let controller;
   const readable = new ReadableStream(
     {
@@ -65,7 +66,6 @@ function serveConnection(socket) {
     outLimit = FIRST_WRITE_FRAMES;
     flush();
   };
-  let tickEndScheduled = false;
   const echo = (frame) => {
     if (!tickEndScheduled) {
       tickEndScheduled = true;
