@@ -21,6 +21,19 @@ const WRITABLE_HIGH_WATER_MARK = 64;
 const SENT: Promise<void> = Promise.resolve();
 
 /**
+ * A frame sent with `emit` (or `broadcast`) while messages written to `writable` earlier were
+ * still in its queue: it waits for them, so that the peer receives messages in the order they
+ * were handed over, whichever way.
+ */
+interface HeldFrame {
+  readonly frame: Uint8Array | string;
+  /** The frame leaves once the writable's sink has taken this many messages. */
+  readonly after: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
  * One connection: messages in through {@link Connection.readable}, messages out through
  * {@link Connection.writable}. Clients get one from `connect()`; servers get one per peer from
  * `Server.connections`.
@@ -87,6 +100,8 @@ export class Connection<In = unknown, Out = In> {
   #sinkWrites = 0;
   /** Wakes a `close()` waiting for the writable's queue to reach the socket. */
   #onSinkProgress: (() => void) | undefined;
+  /** Frames sent with `emit` that wait for messages queued in `writable` before them, in order. */
+  readonly #held: HeldFrame[] = [];
 
   /**
    * Wraps a connected socket. Called by `connect()` and by servers; not needed in user code.
@@ -124,7 +139,9 @@ export class Connection<In = unknown, Out = In> {
             void this.#endWriting().catch(() => {});
             throw error;
           }
-          return this.#send(frame);
+          const wait = this.#send(frame);
+          this.#sendHeld();
+          return wait;
         },
         close: () => this.#endWriting(),
         abort: (reason) => {
@@ -153,8 +170,8 @@ export class Connection<In = unknown, Out = In> {
    * frame over `maxFrameSize` (`ERR_IPC_FRAME_TOO_LARGE`) or an event that fails `validate`, and
    * nothing is sent. The returned promise resolves once the OS took the bytes (await it to respect
    * backpressure) and rejects with `ERR_IPC_CLOSED` (or the connection's failure) when the
-   * connection can no longer send. `emit` writes directly, ahead of messages still queued in
-   * `writable`: use one or the other for a given stretch of messages.
+   * connection can no longer send. Messages keep the order in which they were handed over: an
+   * event emitted while messages written to `writable` are still queued leaves after them.
    *
    * @param type the event name
    * @param data the payload; omitted means `{}`, as in node-ipc
@@ -169,11 +186,41 @@ export class Connection<In = unknown, Out = In> {
    * @internal
    */
   sendFrame(frame: Uint8Array | string): Promise<void> {
+    if (this.#held.length > 0 || this.#sinkWrites < this.#queuedWrites) {
+      // Messages written to `writable` before this one are still queued: wait for them.
+      if (!this.#writing) return Promise.reject(this.#closedForWriting());
+      return new Promise<void>((resolve, reject) => {
+        this.#held.push({ frame, after: this.#queuedWrites, resolve, reject });
+      });
+    }
     try {
       return this.#send(frame) ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Sends the held frames whose turn has come: the sink took every message queued before them. */
+  #sendHeld(): void {
+    const held = this.#held;
+    while (held.length > 0 && (held[0] as HeldFrame).after <= this.#sinkWrites) {
+      const { frame, resolve, reject } = held.shift() as HeldFrame;
+      let wait: Promise<void> | undefined;
+      try {
+        wait = this.#send(frame);
+      } catch (error) {
+        // Writing has stopped (that also refused the frames still held).
+        reject(error);
+        continue;
+      }
+      if (wait === undefined) resolve();
+      else wait.then(resolve, reject);
+    }
+  }
+
+  /** Refuses the held frames: writing stopped before their turn came. */
+  #refuseHeld(error: IpcError): void {
+    for (const { reject } of this.#held.splice(0)) reject(error);
   }
 
   /**
@@ -279,12 +326,12 @@ export class Connection<In = unknown, Out = In> {
     }
   }
 
+  #closedForWriting(): IpcError {
+    return this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path });
+  }
+
   #send(frame: Uint8Array | string): Promise<void> | undefined {
-    if (!this.#writing) {
-      throw (
-        this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path })
-      );
-    }
+    if (!this.#writing) throw this.#closedForWriting();
     let wait: Promise<void> | undefined;
     try {
       wait = this.#channel.write(frame);
@@ -312,12 +359,14 @@ export class Connection<In = unknown, Out = In> {
     if (!this.#writing) return;
     this.#writing = false;
     this.#writableController.error(error);
+    this.#refuseHeld(error);
     this.#sinkProgressed();
   }
 
   async #endWriting(): Promise<void> {
     if (!this.#writing) return;
     this.#writing = false;
+    this.#refuseHeld(this.#closedForWriting());
     this.#sinkProgressed();
     await this.#channel.end();
     if (!this.#reading) this.#channel.destroy();

@@ -25,6 +25,31 @@ function closedForWriting(): { channel: ByteChannel; close: () => void } {
   return { channel, close };
 }
 
+/**
+ * A channel that records what is written, as text, and applies backpressure to every write until
+ * `release()` is called.
+ */
+function recording(): { channel: ByteChannel; written: string[]; release: () => void } {
+  const written: string[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const channel: ByteChannel = {
+    read: () => new Promise<null>(() => {}),
+    write: (data) => {
+      written.push(typeof data === "string" ? data : new TextDecoder().decode(data));
+      return released;
+    },
+    end: () => Promise.resolve(),
+    destroy: () => {},
+    closed: new Promise<void>(() => {}),
+  };
+  return { channel, written, release };
+}
+
+const frameOf = (type: string) => `{"type":"${type}","data":{}}\f`;
+
 async function codeOf(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -59,5 +84,46 @@ describe(`Connection on ${runtimeName}`, () => {
     expect(await codeOf(connection.emit("late", 1))).toBe("ERR_IPC_CONNECTION_RESET");
     close();
     expect(await codeOf(connection.closed)).toBe("ERR_IPC_CONNECTION_RESET");
+  });
+
+  test("an emit while writes wait in the writable's queue leaves after them, in order", async () => {
+    const { channel, written, release } = recording();
+    const connection = new Connection(channel, "/scripted");
+    const writer = connection.writable.getWriter();
+    const sent = [
+      writer.write({ type: "w1", data: {} }),
+      writer.write({ type: "w2", data: {} }),
+      connection.emit("e3"),
+      writer.write({ type: "w4", data: {} }),
+      connection.emit("e5"),
+    ];
+    // The socket holds everything back: only the first write reached it.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(written).toEqual([frameOf("w1")]);
+    release();
+    await Promise.all(sent);
+    expect(written).toEqual(["w1", "w2", "e3", "w4", "e5"].map(frameOf));
+  });
+
+  test("an emit held behind queued writes is refused with ERR_IPC_CLOSED when the writable is aborted", async () => {
+    const { channel, written, release } = recording();
+    const connection = new Connection(channel, "/scripted");
+    const writer = connection.writable.getWriter();
+    const first = writer.write({ type: "w1", data: {} });
+    // The first write is in flight (held by the socket's backpressure) before the rest come.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(written).toEqual([frameOf("w1")]);
+    // The queued write fails with the abort's reason (the stream's rule), the held emit as closed.
+    const second = writer.write({ type: "w2", data: {} }).catch((error: unknown) => error);
+    const held = codeOf(connection.emit("e3"));
+    const aborted = writer.abort(new Error("stop"));
+    release();
+    await first;
+    expect(await second).toMatchObject({ message: "stop" });
+    expect(await held).toBe("ERR_IPC_CLOSED");
+    await aborted;
+    // Neither the queued write nor the held emit reached the socket.
+    expect(written).toEqual([frameOf("w1")]);
+    expect(await codeOf(connection.emit("late"))).toBe("ERR_IPC_CLOSED");
   });
 });

@@ -219,6 +219,53 @@ describe(`sockets on ${runtimeName}: emit`, () => {
     await server.close();
   });
 
+  test("emit, broadcast and unawaited writer writes, mixed, arrive in the order they were handed over", async () => {
+    const path = sockets.path("emit-order");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const serverSide = await accepted.next();
+    const count = 3000;
+    const inOrder = Array.from({ length: count }, (_, i) => ({ type: "n", data: i }));
+    // Runs of writes and emits of varying lengths, none awaited: most emits find writes queued.
+    const byEmit = (i: number) => i % 7 < 3;
+    const writer = client.writable.getWriter();
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) sent.push(byEmit(i) ? client.emit("n", i) : writer.write({ type: "n", data: i }));
+    expect(await take(serverSide.readable, count)).toEqual(inOrder);
+    await Promise.all(sent);
+    // The same on the server's side, with broadcast in the mix.
+    const serverWriter = serverSide.writable.getWriter();
+    const replies: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      replies.push(byEmit(i) ? server.broadcast("n", i) : serverWriter.write({ type: "n", data: i }));
+    }
+    expect(await take(client.readable, count)).toEqual(inOrder);
+    await Promise.all(replies);
+    writer.releaseLock();
+    serverWriter.releaseLock();
+    await client.close();
+    await server.close();
+  });
+
+  test("close() right after mixed emits and writes delivers all of them, in order", async () => {
+    const path = sockets.path("emit-close");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const serverSide = await accepted.next();
+    const count = 3000;
+    const writer = client.writable.getWriter();
+    for (let i = 0; i < count; i++) {
+      if (i % 5 < 2) void client.emit("n", i).catch(() => {});
+      else void writer.write({ type: "n", data: i }).catch(() => {});
+    }
+    await client.close();
+    expect(await drain(serverSide.readable)).toEqual(Array.from({ length: count }, (_, i) => ({ type: "n", data: i })));
+    await serverSide.close();
+    await server.close();
+  });
+
   test("with validate, an invalid event type throws before sending", async () => {
     const path = sockets.path("emit-validate");
     const server = await ipc.serve({ path });
