@@ -10,6 +10,7 @@
  * cell is passed/total scenarios; a scenario that never ran counts as failed. Nothing here is
  * typed by hand: every number comes from those files.
  *
+ * README.md is rewritten only when the results differ from the ones it shows (the date line aside).
  * When README.md lacks the markers the table is printed and README is left alone (exit 0). When
  * there are no result files at all it exits 1: the table would have nothing to show.
  */
@@ -21,6 +22,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const resultsDir = process.env.IPC_STREAMS_RESULTS_DIR || join(root, "test-results");
 const readmePath = join(root, "README.md");
 const START = "<!-- interop:start -->";
+/** Starts the line that dates the table: the run that last changed it (see the end of this file). */
+const DATED = "Results last changed by the run of";
 const END = "<!-- interop:end -->";
 
 /** Lanes in display order; any other runtime found in the results is appended. */
@@ -109,7 +112,7 @@ function render(reports) {
   const lines = [
     `Cell = scenarios passed / scenarios run for that node-ipc line, direction and runtime (${passedAll}/${totalAll} in all).`,
     `Each node-ipc peer ran in its own Node process (${[...peerNodes].join(", ") || "none"}).`,
-    `Results of ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by \`test/interop.test.ts\`.`,
+    `${DATED} ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by \`test/interop.test.ts\`.`,
     "",
     ...rows,
     "",
@@ -156,6 +159,17 @@ if (start === -1 || end === -1 || end < start) {
   console.error("interop-table: README.md has no interop markers; printed only");
   process.exit(0);
 }
-const updated = `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`;
-if (updated !== readme) writeFileSync(readmePath, updated);
+const current = readme.slice(start + START.length + 1, end - 1);
+// A run whose results are the ones already shown leaves README.md untouched, date included, so that
+// running the suite does not change a tracked file.
+const undated = (text) =>
+  text
+    .split("\n")
+    .filter((line) => !line.startsWith(DATED))
+    .join("\n");
+if (undated(current) === undated(table)) {
+  console.error("interop-table: README.md already shows these results");
+  process.exit(0);
+}
+writeFileSync(readmePath, `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`);
 console.error(`interop-table: README.md updated from ${reports.length} result file(s)`);
