@@ -203,13 +203,17 @@ export class Connection<In = unknown, Out = In> {
   /** Sends the held frames whose turn has come: the sink took every message queued before them. */
   #sendHeld(): void {
     const held = this.#held;
-    while (held.length > 0 && (held[0] as HeldFrame).after <= this.#sinkWrites) {
-      const { frame, resolve, reject } = held.shift() as HeldFrame;
+    let due = 0;
+    while (due < held.length && (held[due] as HeldFrame).after <= this.#sinkWrites) due++;
+    if (due === 0) return;
+    // Taken out in one go (a long run of emits can be held behind one write).
+    for (const { frame, resolve, reject } of held.splice(0, due)) {
       let wait: Promise<void> | undefined;
       try {
         wait = this.#send(frame);
       } catch (error) {
-        // Writing has stopped (that also refused the frames still held).
+        // Writing has stopped: this frame and the due ones after it fail alike (the frames still
+        // held were refused when writing stopped).
         reject(error);
         continue;
       }

@@ -105,6 +105,21 @@ describe(`Connection on ${runtimeName}`, () => {
     expect(written).toEqual(["w1", "w2", "e3", "w4", "e5"].map(frameOf));
   });
 
+  test("100,000 emits held behind one queued write all leave after it, in order", async () => {
+    const { channel, written, release } = recording();
+    const connection = new Connection(channel, "/scripted");
+    const writer = connection.writable.getWriter();
+    const first = writer.write({ type: "w1", data: {} });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = writer.write({ type: "w2", data: {} });
+    const count = 100_000;
+    const emits: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) emits.push(connection.emit(`e${i}`));
+    release();
+    await Promise.all([first, second, ...emits]);
+    expect(written).toEqual(["w1", "w2", ...Array.from({ length: count }, (_, i) => `e${i}`)].map(frameOf));
+  });
+
   test("an emit held behind queued writes is refused with ERR_IPC_CLOSED when the writable is aborted", async () => {
     const { channel, written, release } = recording();
     const connection = new Connection(channel, "/scripted");
