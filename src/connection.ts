@@ -29,7 +29,8 @@ interface HeldFrame {
   readonly frame: Uint8Array | string;
   /** The frame leaves once the writable's sink has taken this many messages. */
   readonly after: number;
-  readonly resolve: () => void;
+  /** Settles the emit's promise: with the send's promise once the frame leaves, or a rejection. */
+  readonly resolve: (sent: Promise<void>) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -193,6 +194,11 @@ export class Connection<In = unknown, Out = In> {
         this.#held.push({ frame, after: this.#queuedWrites, resolve, reject });
       });
     }
+    return this.#sendNow(frame);
+  }
+
+  /** Sends `frame` at once; the promise settles as the write does. */
+  #sendNow(frame: Uint8Array | string): Promise<void> {
     try {
       return this.#send(frame) ?? SENT;
     } catch (error) {
@@ -206,20 +212,9 @@ export class Connection<In = unknown, Out = In> {
     let due = 0;
     while (due < held.length && (held[due] as HeldFrame).after <= this.#sinkWrites) due++;
     if (due === 0) return;
-    // Taken out in one go (a long run of emits can be held behind one write).
-    for (const { frame, resolve, reject } of held.splice(0, due)) {
-      let wait: Promise<void> | undefined;
-      try {
-        wait = this.#send(frame);
-      } catch (error) {
-        // Writing has stopped: this frame and the due ones after it fail alike (the frames still
-        // held were refused when writing stopped).
-        reject(error);
-        continue;
-      }
-      if (wait === undefined) resolve();
-      else wait.then(resolve, reject);
-    }
+    // Taken out in one go (a long run of emits can be held behind one write). Once writing has
+    // stopped, the due frames fail like any send (the frames still held were refused then).
+    for (const { frame, resolve } of held.splice(0, due)) resolve(this.#sendNow(frame));
   }
 
   /** Refuses the held frames: writing stopped before their turn came. */

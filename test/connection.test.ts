@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest";
 import { Connection, IpcError } from "../src/index.ts";
 import type { ByteChannel } from "../src/runtime.ts";
+import { until } from "./fixtures/sockets.ts";
 import { runtimeName } from "./runtime.ts";
 
 /** A channel whose socket is already gone for writing: every write is refused as closed. */
@@ -97,8 +98,8 @@ describe(`Connection on ${runtimeName}`, () => {
       writer.write({ type: "w4", data: {} }),
       connection.emit("e5"),
     ];
-    // The socket holds everything back: only the first write reached it.
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The socket holds everything back: only the first write reaches it.
+    await until(() => written.length === 1, "the first write to reach the socket");
     expect(written).toEqual([frameOf("w1")]);
     release();
     await Promise.all(sent);
@@ -110,7 +111,7 @@ describe(`Connection on ${runtimeName}`, () => {
     const connection = new Connection(channel, "/scripted");
     const writer = connection.writable.getWriter();
     const first = writer.write({ type: "w1", data: {} });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => written.length === 1, "the first write to reach the socket");
     const second = writer.write({ type: "w2", data: {} });
     const count = 100_000;
     const emits: Promise<void>[] = [];
@@ -126,7 +127,7 @@ describe(`Connection on ${runtimeName}`, () => {
     const writer = connection.writable.getWriter();
     const first = writer.write({ type: "w1", data: {} });
     // The first write is in flight (held by the socket's backpressure) before the rest come.
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await until(() => written.length === 1, "the first write to reach the socket");
     expect(written).toEqual([frameOf("w1")]);
     // The queued write fails with the abort's reason (the stream's rule), the held emit as closed.
     const second = writer.write({ type: "w2", data: {} }).catch((error: unknown) => error);
