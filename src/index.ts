@@ -3,18 +3,16 @@
  * node-ipc's wire protocol, on Node, Bun and Deno.
  *
  * This entry holds everything that does not depend on a runtime: the codec (frame and JSON
- * parsers and streams), node-ipc's event envelope, errors, path rules and the types. The runtime
- * entries (`ipc-streams`, resolved per runtime, or `ipc-streams/node`, `/bun`, `/deno`) add
- * `serve()` and `connect()` on top of it.
+ * parsers and streams), node-ipc's event envelope, connections and servers, errors, path rules and
+ * the runtime contract. The runtime entries (`ipc-streams`, resolved per runtime, or
+ * `ipc-streams/node`, `/bun`, `/deno`) add `serve()` and `connect()` on top of it, made by
+ * {@link createApi} from their adapter.
  *
  * @module
  */
 
-export type { Bytes, ConnectFunction, ConnectOptions, ServeFunction, ServeOptions } from "./api.ts";
-export type { CodecOptions } from "./codec.ts";
-export { Connection, type EmitData, type EmitType } from "./connection.ts";
-export { DEFAULT_DELIMITER, DEFAULT_MAX_FRAME_SIZE } from "./delimiter.ts";
-export { IpcError, type IpcErrorCode, type IpcErrorDetails } from "./errors.ts";
+export type { CodecOptions } from "./codec/codec.ts";
+export { DEFAULT_DELIMITER, DEFAULT_MAX_FRAME_SIZE } from "./codec/delimiter.ts";
 export {
   type EventOf,
   type EventValidationOptions,
@@ -23,27 +21,50 @@ export {
   type IpcEvent,
   isEvent,
   RESERVED_EVENT_TYPES,
-} from "./event.ts";
-export { FrameEncoder, type FrameEncoderOptions, JsonFrameEncoder } from "./frame-encoder.ts";
-export { FrameParser, type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
+} from "./codec/event.ts";
+export { FrameEncoder, type FrameEncoderOptions, JsonFrameEncoder } from "./codec/frame-encoder.ts";
+export { FrameParser, type FrameParserOptions, JsonFrameParser } from "./codec/frame-parser.ts";
 export {
   FrameDecoderStream,
   type FrameDecoderStreamOptions,
   FrameEncoderStream,
   type FrameEncoderStreamOptions,
-} from "./frame-streams.ts";
+} from "./codec/frame-streams.ts";
 export {
   JsonFrameDecoderStream,
   type JsonFrameDecoderStreamOptions,
   JsonFrameEncoderStream,
   type JsonFrameEncoderStreamOptions,
-} from "./json-streams.ts";
+} from "./codec/json-streams.ts";
+export {
+  type Api,
+  type Bytes,
+  type ConnectFunction,
+  type ConnectionOptions,
+  type ConnectOptions,
+  createApi,
+  type ServeFunction,
+  type ServeOptions,
+} from "./connection/api.ts";
+export { Connection, type EmitData, type EmitType } from "./connection/connection.ts";
+export { DEFAULT_MAX_CONNECTIONS, Server } from "./connection/server.ts";
+export { IpcError, type IpcErrorCode, type IpcErrorDetails } from "./errors.ts";
+export { DEFAULT_HALF_OPEN_TIMEOUT } from "./transport/channel.ts";
+export type {
+  Address,
+  FileSystem,
+  Listener,
+  PathInfo,
+  Runtime,
+  SocketEvents,
+  SocketRootEnvironment,
+  TransportSocket,
+  UnixAddress,
+} from "./transport/contract.ts";
 export {
   DEFAULT_APPSPACE,
   LEGACY_SOCKET_ROOT,
   type SocketPathOptions,
   secureSocketRoot,
   socketPath,
-} from "./paths.ts";
-export type { ByteChannel, PathInfo, Runtime, SocketListener, SocketRootEnvironment } from "./runtime.ts";
-export { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
+} from "./unix/paths.ts";

@@ -1,22 +1,24 @@
+import { nextTick } from "node:process";
 import { IpcError } from "../../errors.ts";
-import type { ByteChannel, PathInfo, Runtime, SocketListener, SocketRootEnvironment } from "../../runtime.ts";
-import { connChannel } from "./channel.ts";
+import type { FileSystem, Listener, PathInfo, Runtime, SocketRootEnvironment, TransportSocket } from "../../transport/contract.ts";
+import { denoSocket } from "./socket.ts";
 
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
 const ACCEPT_RETRY_DELAY_MS = 50;
 
 /**
- * The Deno runtime adapter: `Deno.listen`/`Deno.connect` Unix sockets and `Deno` file-system
- * calls. Unix sockets need `--allow-read --allow-write --allow-net`; the default socket root also
- * reads the environment (`--allow-env`) and the user id (`--allow-sys=uid`).
+ * The Deno runtime adapter: `Deno.listen`/`Deno.connect` sockets and `Deno` file-system calls.
+ * Unix sockets need `--allow-read --allow-write --allow-net`; the default socket root also reads
+ * the environment (`--allow-env`) and the user id (`--allow-sys=uid`).
  *
  * @example
  * ```ts
  * import { runtime } from "ipc-streams/deno";
  *
- * const channel = await runtime.connect("/tmp/app.world");
- * channel.write(new TextEncoder().encode('{"type":"hello","data":{}}\f'));
- * await channel.end();
+ * const socket = await runtime.connect({ transport: "unix", path: "/tmp/app.world" });
+ * socket.open({ onData() {}, onEnd() {}, onClose() {} });
+ * await socket.write('{"type":"hello","data":{}}\f');
+ * socket.close();
  * ```
  */
 export const denoRuntime: Runtime = {
@@ -38,73 +40,103 @@ export const denoRuntime: Runtime = {
     };
   },
 
-  async connect(path) {
+  async connect(address) {
+    const { path } = address;
     try {
-      return connChannel(await Deno.connect({ transport: "unix", path }), path);
+      return denoSocket(await Deno.connect({ transport: "unix", path }), path);
     } catch (error) {
       throw systemError(error, path, "connect to");
     }
   },
 
-  listen(path, onChannel) {
+  listen(address, onSocket) {
+    const { path } = address;
     let listener: Deno.UnixListener;
     try {
       listener = Deno.listen({ transport: "unix", path });
     } catch (error) {
       return Promise.reject(systemError(error, path, "listen on"));
     }
-    return Promise.resolve(acceptLoop(listener, path, onChannel));
+    return Promise.resolve(acceptLoop(listener, path, onSocket));
   },
 
-  async pathInfo(path) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw systemError(error, path, "inspect");
-    }
-    const kind: PathInfo["kind"] = info.isSymlink
-      ? "symlink"
-      : info.isDirectory
-        ? "directory"
-        : info.isSocket
-          ? "socket"
-          : "other";
-    return { kind, uid: info.uid ?? -1, mode: (info.mode ?? 0) & 0o7777 };
+  afterTick(callback) {
+    nextTick(callback);
   },
 
-  async makeDirectory(path, mode) {
-    try {
-      await Deno.mkdir(path, { recursive: true, mode });
-    } catch (error) {
-      throw systemError(error, path, "create directory");
-    }
-  },
+  files: {
+    async pathInfo(path) {
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.lstat(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return undefined;
+        throw systemError(error, path, "inspect");
+      }
+      const kind: PathInfo["kind"] = info.isSymlink
+        ? "symlink"
+        : info.isDirectory
+          ? "directory"
+          : info.isSocket
+            ? "socket"
+            : "other";
+      return {
+        kind,
+        uid: info.uid ?? -1,
+        mode: (info.mode ?? 0) & 0o7777,
+        device: info.dev,
+        inode: info.ino ?? -1,
+      };
+    },
 
-  async removeFile(path) {
-    try {
-      await Deno.remove(path);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw systemError(error, path, "remove");
-    }
-  },
+    async makeDirectory(path, mode) {
+      try {
+        await Deno.mkdir(path, { recursive: true, mode });
+      } catch (error) {
+        throw systemError(error, path, "create directory");
+      }
+    },
 
-  async changeMode(path, mode) {
-    try {
-      await Deno.chmod(path, mode);
-    } catch (error) {
-      throw systemError(error, path, "change mode of");
-    }
-  },
+    async removeFile(path) {
+      try {
+        await Deno.remove(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw systemError(error, path, "remove");
+      }
+    },
+
+    async changeMode(path, mode) {
+      try {
+        await Deno.chmod(path, mode);
+      } catch (error) {
+        throw systemError(error, path, "change mode of");
+      }
+    },
+
+    async link(from, to) {
+      try {
+        await Deno.link(from, to);
+      } catch (error) {
+        throw systemError(error, to, "link");
+      }
+    },
+
+    async rename(from, to) {
+      try {
+        await Deno.rename(from, to);
+      } catch (error) {
+        throw systemError(error, from, "rename");
+      }
+    },
+  } satisfies FileSystem,
 };
 
 /** Accepts connections until closed; `close()` ends the loop and never rejects. */
 function acceptLoop(
   listener: Deno.UnixListener,
   path: string,
-  onChannel: (channel: ByteChannel) => void,
-): SocketListener {
+  onSocket: (socket: TransportSocket) => void,
+): Listener {
   let closing = false;
   const loop = (async () => {
     while (!closing) {
@@ -118,15 +150,9 @@ function acceptLoop(
         if (!(error instanceof Deno.errors.ConnectionAborted)) await delay(ACCEPT_RETRY_DELAY_MS);
         continue;
       }
-      const channel = connChannel(conn, path);
-      if (closing) channel.destroy();
-      else {
-        try {
-          onChannel(channel);
-        } catch {
-          channel.destroy(); // refused: the peer sees the connection close
-        }
-      }
+      const socket = denoSocket(conn, path);
+      if (closing) socket.close();
+      else onSocket(socket);
     }
   })();
   return {
@@ -190,7 +216,7 @@ function systemError(error: unknown, path: string, action: string): IpcError {
       details,
     );
   }
-  if (error instanceof Deno.errors.AddrInUse) {
+  if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AlreadyExists) {
     return new IpcError("ERR_IPC_ADDRESS_IN_USE", `cannot ${action} ${path}: address in use`, details);
   }
   return new IpcError("ERR_IPC_SYSTEM", `cannot ${action} ${path}: ${describe(error)}`, details);

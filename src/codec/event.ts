@@ -1,4 +1,4 @@
-import { excerptOf, IpcError } from "./errors.ts";
+import { excerptOf, IpcError } from "../errors.ts";
 
 /**
  * node-ipc's message envelope: an event name and its payload. On the wire it is the JSON

@@ -1,4 +1,4 @@
-import { IpcError } from "./errors.ts";
+import { IpcError } from "../errors.ts";
 
 /**
  * node-ipc's default frame delimiter: U+000C FORM FEED, which JSON.stringify never writes raw.

@@ -1,5 +1,5 @@
-import { IpcError } from "./errors.ts";
-import type { SocketRootEnvironment } from "./runtime.ts";
+import { IpcError } from "../errors.ts";
+import type { SocketRootEnvironment } from "../transport/contract.ts";
 
 /** node-ipc's default `appspace`, the prefix put before the id. */
 export const DEFAULT_APPSPACE = "app.";

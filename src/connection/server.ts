@@ -1,13 +1,25 @@
-import type { CodecOptions } from "./codec.ts";
-import { Connection } from "./connection.ts";
-import { event } from "./event.ts";
-import type { ByteChannel, SocketListener } from "./runtime.ts";
+import { event } from "../codec/event.ts";
+import type { Listener, TransportSocket } from "../transport/contract.ts";
+import type { Connection } from "./connection.ts";
 
 /** The node-ipc default for `maxConnections`, which we keep. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
 
 /**
- * A listening Unix socket. Each peer that connects becomes a {@link Connection}, delivered through
+ * What a server is built from, by `serve()`.
+ * @internal
+ */
+export interface ServerParts<In, Out> {
+  readonly path: string;
+  readonly maxConnections: number;
+  /** Wraps an accepted socket. */
+  readonly connection: (socket: TransportSocket) => Connection<In, Out>;
+  /** Stops accepting and removes what serving made (the socket file), if it is still ours. */
+  readonly unbind: () => Promise<void>;
+}
+
+/**
+ * A listening socket. Each peer that connects becomes a {@link Connection}, delivered through
  * {@link Server.connections}.
  *
  * @typeParam In the messages received from clients
@@ -21,7 +33,7 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
  *   (async () => {
  *     for await (const message of connection.readable) await connection.emit("echo", message);
  *     await connection.close(); // the peer ended its side: end ours
- *   })();
+ *   })().catch(() => connection.destroy()); // a bad peer errors its own connection only
  * }
  * ```
  */
@@ -33,34 +45,32 @@ export class Server<In = unknown, Out = In> {
    * breaking out of a `for await`) stops accepting new connections; live ones go on.
    */
   readonly connections: ReadableStream<Connection<In, Out>>;
-  /** Resolves once the server is closed: not accepting, socket file removed, connections closed. */
+  /**
+   * Resolves once the server is closed: not accepting, socket file removed, connections closed.
+   * Never rejects.
+   */
   readonly closed: Promise<void>;
 
   readonly #live = new Set<Connection<In, Out>>();
-  readonly #options: CodecOptions;
-  readonly #maxConnections: number;
-  #listener: SocketListener | undefined;
-  #stopAccepting: Promise<void> | undefined;
+  readonly #parts: ServerParts<In, Out>;
+  #unbinding: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #connectionsController!: ReadableStreamDefaultController<Connection<In, Out>>;
   #resolveClosed!: () => void;
-  readonly #removeSocketFile: () => Promise<void>;
 
   /**
    * Created by `serve()`; not needed in user code.
    * @internal
    */
-  constructor(path: string, options: CodecOptions, maxConnections: number, removeSocketFile: () => Promise<void>) {
-    this.path = path;
-    this.#options = options;
-    this.#maxConnections = maxConnections;
-    this.#removeSocketFile = removeSocketFile;
+  constructor(parts: ServerParts<In, Out>) {
+    this.path = parts.path;
+    this.#parts = parts;
     this.connections = new ReadableStream<Connection<In, Out>>(
       {
         start: (controller) => {
           this.#connectionsController = controller;
         },
-        cancel: () => this.#stopListening(),
+        cancel: () => this.#unbind().catch(() => {}),
       },
       { highWaterMark: 0 },
     );
@@ -75,24 +85,22 @@ export class Server<In = unknown, Out = In> {
   }
 
   /**
-   * Attaches the bound listener.
-   * @internal
-   */
-  attach(listener: SocketListener): void {
-    this.#listener = listener;
-  }
-
-  /**
    * Takes one accepted socket; refuses it (closes it at once) past `maxConnections` or after the
-   * server stopped accepting.
+   * server stopped accepting. Never throws: it runs inside the runtime's accept callback.
    * @internal
    */
-  accept(channel: ByteChannel): void {
-    if (this.#stopAccepting !== undefined || this.#live.size >= this.#maxConnections) {
-      channel.destroy();
+  accept(socket: TransportSocket): void {
+    if (this.#unbinding !== undefined || this.#live.size >= this.#parts.maxConnections) {
+      socket.close();
       return;
     }
-    const connection = new Connection<In, Out>(channel, this.path, this.#options);
+    let connection: Connection<In, Out>;
+    try {
+      connection = this.#parts.connection(socket);
+    } catch {
+      socket.close();
+      return;
+    }
     this.#live.add(connection);
     const forget = () => this.#live.delete(connection);
     connection.closed.then(forget, forget);
@@ -140,27 +148,55 @@ export class Server<In = unknown, Out = In> {
 
   /**
    * Stops accepting, removes the socket file, closes every live connection gracefully (their
-   * written messages are flushed first) and resolves when all of it is done. Idempotent.
+   * written messages are flushed first) and resolves when all of it is done. A peer that stopped
+   * reading holds it up; {@link Server.destroy} ends it at once. It always finishes: if the socket
+   * file could not be removed, it rejects with that `IpcError` once everything else is done
+   * (`closed` still fulfils). Idempotent.
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#stopListening();
-      try {
-        this.#connectionsController.close();
-      } catch {
-        // already cancelled by the user
-      }
-      await Promise.all([...this.#live].map((connection) => connection.close()));
-      this.#resolveClosed();
-    })();
+    this.#closing ??= this.#finish((connection) => connection.close()).then((problem) => {
+      if (problem !== undefined) throw problem;
+    });
+    // Left unawaited, a socket file that could not be removed is no reason for an unhandled rejection.
+    this.#closing.catch(() => {});
     return this.#closing;
   }
 
-  #stopListening(): Promise<void> {
-    this.#stopAccepting ??= (async () => {
-      await this.#listener?.close();
-      await this.#removeSocketFile();
-    })();
-    return this.#stopAccepting;
+  /**
+   * Ends the server at once: stops accepting, removes the socket file and destroys every live
+   * connection (unsent data is dropped; see `Connection.destroy`). A `close()` still waiting
+   * settles too. Resolves once all of it is done; never rejects. Idempotent.
+   *
+   * @param reason passed to each connection's `destroy`
+   */
+  destroy(reason?: unknown): Promise<void> {
+    const destroyed = this.#finish((connection) => {
+      connection.destroy(reason);
+      return connection.closed;
+    }).then(() => {});
+    this.#closing ??= destroyed;
+    return destroyed;
+  }
+
+  /** Stops accepting, ends every connection with `end`; resolves with the unbinding's error, if any. */
+  async #finish(end: (connection: Connection<In, Out>) => Promise<void>): Promise<unknown> {
+    const unbound = this.#unbind().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    try {
+      this.#connectionsController.close();
+    } catch {
+      // Already closed, or cancelled by the user.
+    }
+    await Promise.all([...this.#live].map((connection) => end(connection).catch(() => {})));
+    const problem = await unbound;
+    this.#resolveClosed();
+    return problem;
+  }
+
+  #unbind(): Promise<void> {
+    this.#unbinding ??= this.#parts.unbind();
+    return this.#unbinding;
   }
 }

@@ -1,7 +1,7 @@
-import { type CodecOptions, createCodec, type MessageCodec } from "./codec.ts";
-import { IpcError } from "./errors.ts";
-import { event, type IpcEvent } from "./event.ts";
-import type { ByteChannel } from "./runtime.ts";
+import { type CodecOptions, createCodec, type MessageCodec } from "../codec/codec.ts";
+import { event, type IpcEvent } from "../codec/event.ts";
+import { IpcError } from "../errors.ts";
+import type { Channel } from "../transport/channel.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
@@ -86,7 +86,7 @@ export class Connection<In = unknown, Out = In> {
    */
   readonly closed: Promise<void>;
 
-  readonly #channel: ByteChannel;
+  readonly #channel: Channel;
   readonly #codec: MessageCodec;
   #readableController!: ReadableStreamDefaultController<In>;
   #writableController!: WritableStreamDefaultController;
@@ -94,6 +94,7 @@ export class Connection<In = unknown, Out = In> {
   #writing = true;
   #failure: IpcError | undefined;
   #closing: Promise<void> | undefined;
+  #destroyed = false;
   /** Messages handed to `writable` so far (counted by its queuing strategy), and those its sink took. */
   #queuedWrites = 0;
   /** Received bytes not decoded yet (the codec takes them `bytesPerPush` at a time). */
@@ -105,12 +106,13 @@ export class Connection<In = unknown, Out = In> {
   readonly #held: HeldFrame[] = [];
 
   /**
-   * Wraps a connected socket. Called by `connect()` and by servers; not needed in user code.
-   * @param channel the socket, from a runtime adapter
+   * Wraps a connected socket's channel. Called by `connect()` and by servers; not needed in user
+   * code.
+   * @param channel the socket, through the shared channel
    * @param path the socket path, for errors and information
    * @param options how messages are encoded
    */
-  constructor(channel: ByteChannel, path: string, options: CodecOptions = {}) {
+  constructor(channel: Channel, path: string, options: CodecOptions = {}) {
     this.path = path;
     this.#channel = channel;
     this.#codec = createCodec(options);
@@ -127,6 +129,9 @@ export class Connection<In = unknown, Out = In> {
       {
         start: (controller) => {
           this.#writableController = controller;
+          // Aborting must not wait for a write the peer holds up (the stream calls `abort` only
+          // once that write settled): the signal fires at once, and destroying frees the write.
+          controller.signal.addEventListener("abort", () => this.destroy(controller.signal.reason), { once: true });
         },
         write: (message) => {
           this.#sinkWrites++;
@@ -140,13 +145,16 @@ export class Connection<In = unknown, Out = In> {
             void this.#endWriting().catch(() => {});
             throw error;
           }
-          const wait = this.#send(frame);
+          // Messages queued right behind this one leave in the same batch, and their writes cover it.
+          const wait = this.#send(frame, this.#sinkWrites < this.#queuedWrites);
           this.#sendHeld();
           return wait;
         },
         close: () => this.#endWriting(),
         abort: (reason) => {
-          this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
+          if (!this.#destroyed) {
+            this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
+          }
         },
       },
       {
@@ -179,7 +187,10 @@ export class Connection<In = unknown, Out = In> {
    * @throws {IpcError} when the event cannot be encoded; nothing is sent then
    */
   emit<Type extends EmitType<Out>>(type: Type, data?: EmitData<Out, Type>): Promise<void> {
-    return this.sendFrame(this.#codec.encodeEvent(event(type, data)));
+    const sent = this.sendFrame(this.#codec.encodeEvent(event(type, data)));
+    // Left unawaited, a failed send is reported by the streams and `closed`, not as an unhandled rejection.
+    if (sent !== SENT) sent.catch(ignore);
+    return sent;
   }
 
   /**
@@ -200,7 +211,7 @@ export class Connection<In = unknown, Out = In> {
   /** Sends `frame` at once; the promise settles as the write does. */
   #sendNow(frame: Uint8Array | string): Promise<void> {
     try {
-      return this.#send(frame) ?? SENT;
+      return this.#send(frame, false) ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -247,6 +258,26 @@ export class Connection<In = unknown, Out = In> {
   close(reason?: unknown): Promise<void> {
     this.#closing ??= this.#close(reason);
     return this.#closing;
+  }
+
+  /**
+   * Ends the connection at once: unsent data is dropped, sends still waiting reject, `readable`
+   * and `writable` error with `ERR_IPC_CLOSED` (its `cause` is `reason`), and `closed` settles once
+   * the socket is released (it fulfils, unless the connection had failed before). A `close()` still
+   * waiting, for a peer that stopped reading say, settles too. Idempotent.
+   *
+   * @param reason why, for the record
+   */
+  destroy(reason?: unknown): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    const error = new IpcError("ERR_IPC_CLOSED", "the connection was destroyed", { path: this.path, cause: reason });
+    if (this.#reading) {
+      this.#reading = false;
+      this.#readableController.error(error);
+    }
+    this.#stopWriting(error);
+    this.#channel.destroy();
   }
 
   async #close(reason: unknown): Promise<void> {
@@ -329,11 +360,11 @@ export class Connection<In = unknown, Out = In> {
     return this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path });
   }
 
-  #send(frame: Uint8Array | string): Promise<void> | undefined {
+  #send(frame: Uint8Array | string, more: boolean): Promise<void> | undefined {
     if (!this.#writing) throw this.#closedForWriting();
     let wait: Promise<void> | undefined;
     try {
-      wait = this.#channel.write(frame);
+      wait = this.#channel.send(frame, more);
     } catch (error) {
       throw this.#writeFailed(error);
     }
@@ -381,6 +412,7 @@ export class Connection<In = unknown, Out = In> {
       // Cancelled: the stream is already closed.
     }
     if (!this.#writing) this.#channel.destroy();
+    else this.#channel.discard();
   }
 
   /** Tears the connection down because of `error`: both streams and `closed` fail with it. */
@@ -400,3 +432,5 @@ function asIpcError(error: unknown, path: string): IpcError {
   if (error instanceof IpcError) return error;
   return new IpcError("ERR_IPC_CONNECTION_RESET", `the connection broke: ${String(error)}`, { path, cause: error });
 }
+
+function ignore(): void {}

@@ -1,4 +1,4 @@
-import { IpcError } from "./errors.ts";
+import { IpcError } from "../errors.ts";
 import { type EventValidationOptions, EventValidator, type IpcEvent } from "./event.ts";
 import { JsonFrameEncoder } from "./frame-encoder.ts";
 import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";

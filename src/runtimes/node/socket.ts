@@ -1,0 +1,86 @@
+import type { Socket } from "node:net";
+import { IpcError } from "../../errors.ts";
+import type { SocketEvents, TransportSocket } from "../../transport/contract.ts";
+
+/**
+ * A connected `net.Socket` (made with `allowHalfOpen: true`) as a {@link TransportSocket}. Node
+ * tries every write at once; when the kernel took it all, the write's bytes have left Node's
+ * buffer before `socket.write` returns, so no callback needs waiting for. Otherwise the write
+ * completes in the callback Node calls, in order, once it has written the rest.
+ */
+export function nodeSocket(socket: Socket, path: string): TransportSocket {
+  let failure: IpcError | undefined;
+  /** Writes handed to Node, and writes Node reported done. */
+  let issued = 0;
+  let completed = 0;
+  let waiting: { readonly until: number; resolve(): void; reject(error: IpcError): void } | undefined;
+  const onWritten = (error?: Error | null) => {
+    completed++;
+    if (waiting === undefined || completed < waiting.until) return;
+    const { resolve, reject } = waiting;
+    waiting = undefined;
+    if (error) reject(failure ?? toIpcError(error, path));
+    else resolve();
+  };
+  return {
+    open(events: SocketEvents) {
+      socket.pause();
+      socket.on("data", (chunk: Buffer) => {
+        events.onData(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
+      });
+      socket.on("end", () => events.onEnd());
+      socket.on("error", (error: Error) => {
+        failure ??= toIpcError(error, path);
+      });
+      socket.once("close", () => {
+        const error = failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed", { path });
+        if (waiting !== undefined) {
+          const { reject } = waiting;
+          waiting = undefined;
+          reject(error);
+        }
+        events.onClose(failure);
+      });
+    },
+    pause() {
+      socket.pause();
+    },
+    resume() {
+      socket.resume();
+    },
+    write(data) {
+      if (socket.destroyed || socket.writableEnded) {
+        throw failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
+      }
+      issued++;
+      socket.write(data, onWritten);
+      if (socket.writableLength === 0 && !socket.destroyed) return undefined;
+      const until = issued;
+      return new Promise<void>((resolve, reject) => {
+        waiting = { until, resolve, reject };
+      });
+    },
+    shutdown() {
+      return new Promise<void>((resolve) => {
+        if (socket.destroyed || socket.writableFinished) return resolve();
+        socket.once("close", resolve);
+        socket.end(() => {
+          socket.off("close", resolve);
+          resolve();
+        });
+      });
+    },
+    close() {
+      socket.destroy();
+    },
+  };
+}
+
+/** A socket error as an `IpcError`: a broken pipe means the peer is gone. */
+function toIpcError(error: NodeJS.ErrnoException, path: string): IpcError {
+  const code = error.code ?? error.message;
+  if (code === "EPIPE" || code === "ERR_STREAM_DESTROYED") {
+    return new IpcError("ERR_IPC_CLOSED", `the peer is gone (${code})`, { path, cause: error });
+  }
+  return new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${code}`, { path, cause: error });
+}

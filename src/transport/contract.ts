@@ -1,0 +1,128 @@
+/**
+ * The contract between the shared code and a runtime adapter (`src/runtimes/<name>`): an adapter
+ * opens, accepts and wraps sockets by {@link Address}, and provides the few file-system calls the
+ * Unix socket-file policy needs. Everything else (write batching, buffer ownership, read-ahead,
+ * noticing a gone peer, framing, paths, streams) is shared and written once.
+ *
+ * @module
+ */
+import type { IpcError } from "../errors.ts";
+
+/** A Unix domain socket, by its path. */
+export interface UnixAddress {
+  readonly transport: "unix";
+  /** The socket file's path. */
+  readonly path: string;
+}
+
+/**
+ * Where a server listens or a client connects, as a tagged union on `transport`. Only `unix`
+ * exists today; other transports join as further variants without changing the shared code.
+ */
+export type Address = UnixAddress;
+
+/** What a {@link TransportSocket} reports to the channel that owns it. */
+export interface SocketEvents {
+  /** Bytes received, in order: a fresh chunk the receiver owns (the adapter never reuses it). */
+  onData(chunk: Uint8Array<ArrayBuffer>): void;
+  /** The peer ended its side: no data follows. Writing may still work (the peer half-closed). */
+  onEnd(): void;
+  /**
+   * The socket is closed and released; called once, last. `error` says why when it broke:
+   * `ERR_IPC_CLOSED` when the peer is gone (a broken pipe), `ERR_IPC_CONNECTION_RESET` otherwise.
+   */
+  onClose(error?: IpcError): void;
+}
+
+/**
+ * One connected byte-stream socket, as small as a runtime can make it: the shared channel
+ * (`src/transport/channel.ts`) builds everything else on these calls.
+ */
+export interface TransportSocket {
+  /** Starts reporting to `events`; called once, before any other call. The socket starts paused. */
+  open(events: SocketEvents): void;
+  /** Stops reading from the OS until {@link TransportSocket.resume}: the kernel's buffer holds the rest. */
+  pause(): void;
+  /** Reads from the OS again, reporting each chunk to `onData`. */
+  resume(): void;
+  /**
+   * Writes every byte of `data` (a string as its UTF-8 encoding), after everything written
+   * before. Called only when the previous write has completed. Returns `undefined` when the OS
+   * took every byte before returning; otherwise a promise that resolves once it has, and until
+   * then the adapter holds `data` by reference (the caller must not change it). Throws or rejects
+   * with an `IpcError` when the socket cannot write (`ERR_IPC_CLOSED` when it is closed or the peer
+   * is gone). A zero-length write asks the OS anyway, so that a gone peer shows.
+   */
+  write(data: Uint8Array | string): Promise<void> | undefined;
+  /** Sends end-of-stream; called only when no write is pending. Resolves once it was sent. */
+  shutdown(): Promise<void>;
+  /** Closes both directions at once, dropping what the OS has not sent; `onClose` follows. Idempotent. */
+  close(): void;
+}
+
+/** A bound, listening socket. */
+export interface Listener {
+  /** Stops accepting and releases the listening socket. Never rejects. */
+  close(): Promise<void>;
+}
+
+/** What `lstat` says about a path, as far as the Unix socket-file policy needs it. */
+export interface PathInfo {
+  readonly kind: "socket" | "directory" | "symlink" | "other";
+  readonly uid: number;
+  /** Permission bits (`mode & 0o7777`). */
+  readonly mode: number;
+  /** Device and inode: which file this is, to tell our socket from one that replaced it. */
+  readonly device: number;
+  readonly inode: number;
+}
+
+/** The file-system calls of the Unix socket-file policy (`src/unix/socket-file.ts`). */
+export interface FileSystem {
+  /** `lstat`, or `undefined` when nothing is at `path`. */
+  pathInfo(path: string): Promise<PathInfo | undefined>;
+  /** `mkdir -p` with `mode` for the directories it creates. */
+  makeDirectory(path: string, mode: number): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  removeFile(path: string): Promise<void>;
+  /** Sets the permission bits of a path. */
+  changeMode(path: string, mode: number): Promise<void>;
+  /** Makes `to` a hard link to `from`; rejects with `ERR_IPC_ADDRESS_IN_USE` when `to` exists. */
+  link(from: string, to: string): Promise<void>;
+  /** Renames `from` to `to`, replacing `to`. */
+  rename(from: string, to: string): Promise<void>;
+}
+
+/** Facts from the environment that node-ipc 14's default socket root depends on. */
+export interface SocketRootEnvironment {
+  /** `$XDG_RUNTIME_DIR`, when set. */
+  readonly xdgRuntimeDir: string | undefined;
+  /** The temporary directory (`os.tmpdir()`, which honours `$TMPDIR`). */
+  readonly tmpdir: string;
+  /** The numeric user id. */
+  readonly uid: number;
+}
+
+/** Everything a runtime adapter provides. */
+export interface Runtime {
+  /** `"node"`, `"bun"` or `"deno"`. */
+  readonly name: string;
+  /** The longest socket path the OS accepts, in bytes, without the terminating NUL. */
+  readonly maxSocketPathBytes: number;
+  /** Reads the environment for the default socket root. */
+  socketRootEnvironment(): SocketRootEnvironment;
+  /**
+   * Connects. Rejects with `IpcError` `ERR_IPC_NO_SERVER` when nobody listens there (for a Unix
+   * socket: no file, or a stale socket), `ERR_IPC_SYSTEM` for anything else.
+   */
+  connect(address: Address): Promise<TransportSocket>;
+  /**
+   * Binds and listens; `onSocket` receives each accepted socket. Rejects with
+   * `ERR_IPC_ADDRESS_IN_USE` when the address is taken, `ERR_IPC_SYSTEM` otherwise.
+   */
+  listen(address: Address, onSocket: (socket: TransportSocket) => void): Promise<Listener>;
+  /** Runs `callback` once the current run of microtasks is done (`process.nextTick`). */
+  afterTick(callback: () => void): void;
+  /** The file-system calls of the Unix socket-file policy. */
+  readonly files: FileSystem;
+}
