@@ -4,49 +4,62 @@
  */
 import { describe, expect, test } from "vitest";
 import { Connection, IpcError } from "../src/index.ts";
-import type { ByteChannel } from "../src/runtime.ts";
+import { Channel } from "../src/transport/channel.ts";
+import type { SocketEvents, TransportSocket } from "../src/transport/contract.ts";
 import { until } from "./fixtures/sockets.ts";
 import { runtimeName } from "./runtime.ts";
 
-/** A channel whose socket is already gone for writing: every write is refused as closed. */
-function closedForWriting(): { channel: ByteChannel; close: () => void } {
-  let close!: () => void;
-  const closed = new Promise<void>((resolve) => {
-    close = resolve;
-  });
-  const channel: ByteChannel = {
-    read: () => closed.then(() => null),
-    write: () => {
-      throw new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing");
+/** A connection over a scripted socket (ticks end on a zero-delay timer, like the runtimes' nextTick). */
+function connectionOver(socket: TransportSocket): Connection {
+  const afterTick = (callback: () => void) => void Promise.resolve().then(() => setTimeout(callback, 0));
+  return new Connection(new Channel(socket, { path: "/scripted", afterTick, halfOpenTimeout: Infinity }), "/scripted");
+}
+
+/** A socket whose writes fail with `error`; `close()` reports the socket closed. */
+function failingWrites(error: IpcError): { socket: TransportSocket; close: () => void } {
+  let events: SocketEvents | undefined;
+  const socket: TransportSocket = {
+    open: (reportTo) => {
+      events = reportTo;
     },
-    end: () => Promise.resolve(),
-    destroy: close,
-    closed,
+    pause: () => {},
+    resume: () => {},
+    write: () => {
+      throw error;
+    },
+    shutdown: () => Promise.resolve(),
+    close: () => events?.onClose(),
   };
-  return { channel, close };
+  return { socket, close: () => socket.close() };
+}
+
+/** A socket already gone for writing: every write is refused as closed. */
+function closedForWriting(): { socket: TransportSocket; close: () => void } {
+  return failingWrites(new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing"));
 }
 
 /**
- * A channel that records what is written, as text, and applies backpressure to every write until
+ * A socket that records what is written, as text, and applies backpressure to every write until
  * `release()` is called.
  */
-function recording(): { channel: ByteChannel; written: string[]; release: () => void } {
+function recording(): { socket: TransportSocket; written: string[]; release: () => void } {
   const written: string[] = [];
   let release!: () => void;
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const channel: ByteChannel = {
-    read: () => new Promise<null>(() => {}),
+  const socket: TransportSocket = {
+    open: () => {},
+    pause: () => {},
+    resume: () => {},
     write: (data) => {
       written.push(typeof data === "string" ? data : new TextDecoder().decode(data));
       return released;
     },
-    end: () => Promise.resolve(),
-    destroy: () => {},
-    closed: new Promise<void>(() => {}),
+    shutdown: () => Promise.resolve(),
+    close: () => {},
   };
-  return { channel, written, release };
+  return { socket, written, release };
 }
 
 const frameOf = (type: string) => `{"type":"${type}","data":{}}\f`;
@@ -62,8 +75,8 @@ async function codeOf(promise: Promise<unknown>): Promise<unknown> {
 
 describe(`Connection on ${runtimeName}`, () => {
   test("a write refused because the socket closed ends writing, not the connection: closed fulfils", async () => {
-    const { channel, close } = closedForWriting();
-    const connection = new Connection(channel, "/scripted");
+    const { socket, close } = closedForWriting();
+    const connection = connectionOver(socket);
     expect(await codeOf(connection.emit("late", 1))).toBe("ERR_IPC_CLOSED");
     // The writable is errored with the same code, and later sends are refused at once.
     expect(await codeOf(connection.writable.getWriter().write({ type: "later" }))).toBe("ERR_IPC_CLOSED");
@@ -74,22 +87,16 @@ describe(`Connection on ${runtimeName}`, () => {
   });
 
   test("a write that breaks the socket tears the connection down: closed rejects with that error", async () => {
-    const { channel, close } = closedForWriting();
-    const broken: ByteChannel = {
-      ...channel,
-      write: () => {
-        throw new IpcError("ERR_IPC_CONNECTION_RESET", "socket error: ECONNRESET");
-      },
-    };
-    const connection = new Connection(broken, "/scripted");
+    const { socket, close } = failingWrites(new IpcError("ERR_IPC_CONNECTION_RESET", "socket error: ECONNRESET"));
+    const connection = connectionOver(socket);
     expect(await codeOf(connection.emit("late", 1))).toBe("ERR_IPC_CONNECTION_RESET");
     close();
     expect(await codeOf(connection.closed)).toBe("ERR_IPC_CONNECTION_RESET");
   });
 
   test("an emit while writes wait in the writable's queue leaves after them, in order", async () => {
-    const { channel, written, release } = recording();
-    const connection = new Connection(channel, "/scripted");
+    const { socket, written, release } = recording();
+    const connection = connectionOver(socket);
     const writer = connection.writable.getWriter();
     const sent = [
       writer.write({ type: "w1", data: {} }),
@@ -103,12 +110,12 @@ describe(`Connection on ${runtimeName}`, () => {
     expect(written).toEqual([frameOf("w1")]);
     release();
     await Promise.all(sent);
-    expect(written).toEqual(["w1", "w2", "e3", "w4", "e5"].map(frameOf));
+    expect(written.join("")).toEqual(["w1", "w2", "e3", "w4", "e5"].map(frameOf).join(""));
   });
 
   test("100,000 emits held behind one queued write all leave after it, in order", async () => {
-    const { channel, written, release } = recording();
-    const connection = new Connection(channel, "/scripted");
+    const { socket, written, release } = recording();
+    const connection = connectionOver(socket);
     const writer = connection.writable.getWriter();
     const first = writer.write({ type: "w1", data: {} });
     await until(() => written.length === 1, "the first write to reach the socket");
@@ -118,12 +125,14 @@ describe(`Connection on ${runtimeName}`, () => {
     for (let i = 0; i < count; i++) emits.push(connection.emit(`e${i}`));
     release();
     await Promise.all([first, second, ...emits]);
-    expect(written).toEqual(["w1", "w2", ...Array.from({ length: count }, (_, i) => `e${i}`)].map(frameOf));
+    expect(written.join("")).toEqual(
+      ["w1", "w2", ...Array.from({ length: count }, (_, i) => `e${i}`)].map(frameOf).join(""),
+    );
   });
 
   test("an emit held behind queued writes is refused with ERR_IPC_CLOSED when the writable is aborted", async () => {
-    const { channel, written, release } = recording();
-    const connection = new Connection(channel, "/scripted");
+    const { socket, written, release } = recording();
+    const connection = connectionOver(socket);
     const writer = connection.writable.getWriter();
     const first = writer.write({ type: "w1", data: {} });
     // The first write is in flight (held by the socket's backpressure) before the rest come.

@@ -1,12 +1,14 @@
 /**
- * The adapter contract (src/runtime.ts) checked directly on the adapter of the runtime running the
- * suite: `Runtime` calls and `ByteChannel` semantics, below the Connection/Server layer.
+ * The adapter contract (src/transport/contract.ts) checked directly on the adapter of the runtime
+ * running the suite: `Runtime` calls, and each `TransportSocket` through the shared `Channel` on
+ * top of it (src/transport/channel.ts), below the Connection/Server layer.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ByteChannel, SocketListener } from "../src/runtime.ts";
+import { Channel } from "../src/transport/channel.ts";
+import type { Listener, TransportSocket } from "../src/transport/contract.ts";
 import { concat } from "./fixtures/bytes.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
@@ -19,22 +21,29 @@ let sequence = 0;
 const freshPath = () => join(dir, `s${++sequence}`);
 
 const encoder = new TextEncoder();
+
+const unix = (path: string) => ({ transport: "unix", path }) as const;
+
+/** A socket from the adapter, through the shared channel (no half-open timeout: these tests end sides by hand). */
+function channelOf(socket: TransportSocket, path: string): Channel {
+  return new Channel(socket, { path, afterTick: runtime.afterTick, halfOpenTimeout: Number.POSITIVE_INFINITY });
+}
 const decoder = new TextDecoder();
 
 /** A listener on a fresh path plus the first channel it accepts, and a client channel to it. */
 async function pair(): Promise<{
-  client: ByteChannel;
-  server: ByteChannel;
+  client: Channel;
+  server: Channel;
   close: () => Promise<void>;
   path: string;
 }> {
   const path = freshPath();
-  let accept!: (channel: ByteChannel) => void;
-  const accepted = new Promise<ByteChannel>((resolve) => {
+  let accept!: (channel: Channel) => void;
+  const accepted = new Promise<Channel>((resolve) => {
     accept = resolve;
   });
-  const listener: SocketListener = await runtime.listen(path, (channel) => accept(channel));
-  const client = await runtime.connect(path);
+  const listener: Listener = await runtime.listen(unix(path), (socket) => accept(channelOf(socket, path)));
+  const client = channelOf(await runtime.connect(unix(path)), path);
   const server = await accepted;
   return {
     client,
@@ -44,13 +53,13 @@ async function pair(): Promise<{
       client.destroy();
       server.destroy();
       await listener.close();
-      await runtime.removeFile(path);
+      await runtime.files.removeFile(path);
     },
   };
 }
 
 /** Reads until end of input; returns the chunks, as handed over. */
-async function readAll(channel: ByteChannel): Promise<Uint8Array[]> {
+async function readAll(channel: Channel): Promise<Uint8Array[]> {
   const chunks: Uint8Array[] = [];
   for (;;) {
     const chunk = await channel.read();
@@ -60,7 +69,7 @@ async function readAll(channel: ByteChannel): Promise<Uint8Array[]> {
 }
 
 /** Reads exactly `length` bytes (more chunks may follow). */
-async function readBytes(channel: ByteChannel, length: number): Promise<Uint8Array> {
+async function readBytes(channel: Channel, length: number): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let offset = 0;
   while (offset < length) {
@@ -118,38 +127,38 @@ describe(`runtime contract on ${runtimeName}`, () => {
   });
 
   test("connect to a missing path rejects with ERR_IPC_NO_SERVER", async () => {
-    await expect(runtime.connect(join(dir, "nobody-here"))).rejects.toMatchObject({
+    await expect(runtime.connect(unix(join(dir, "nobody-here")))).rejects.toMatchObject({
       name: "IpcError",
       code: "ERR_IPC_NO_SERVER",
     });
-    await expect(runtime.connect(join(dir, "no-such-dir", "sock"))).rejects.toMatchObject({
+    await expect(runtime.connect(unix(join(dir, "no-such-dir", "sock")))).rejects.toMatchObject({
       code: "ERR_IPC_NO_SERVER",
     });
   });
 
   test("connect after the listener closed and its file is removed rejects with ERR_IPC_NO_SERVER", async () => {
     const path = freshPath();
-    const listener = await runtime.listen(path, (channel) => channel.destroy());
+    const listener = await runtime.listen(unix(path), (socket) => socket.close());
     await listener.close();
-    await runtime.removeFile(path);
-    await expect(runtime.connect(path)).rejects.toMatchObject({ code: "ERR_IPC_NO_SERVER" });
+    await runtime.files.removeFile(path);
+    await expect(runtime.connect(unix(path))).rejects.toMatchObject({ code: "ERR_IPC_NO_SERVER" });
   });
 
   test("listen on a used path rejects with ERR_IPC_ADDRESS_IN_USE", async () => {
     const path = freshPath();
-    const listener = await runtime.listen(path, (channel) => channel.destroy());
+    const listener = await runtime.listen(unix(path), (socket) => socket.close());
     try {
-      await expect(runtime.listen(path, (channel) => channel.destroy())).rejects.toMatchObject({
+      await expect(runtime.listen(unix(path), (socket) => socket.close())).rejects.toMatchObject({
         name: "IpcError",
         code: "ERR_IPC_ADDRESS_IN_USE",
       });
     } finally {
       await listener.close();
-      await runtime.removeFile(path);
+      await runtime.files.removeFile(path);
     }
     const file = join(dir, "plain-file");
     writeFileSync(file, "not a socket");
-    await expect(runtime.listen(file, (channel) => channel.destroy())).rejects.toMatchObject({
+    await expect(runtime.listen(unix(file), (socket) => socket.close())).rejects.toMatchObject({
       code: "ERR_IPC_ADDRESS_IN_USE",
     });
   });
@@ -157,8 +166,8 @@ describe(`runtime contract on ${runtimeName}`, () => {
   test("bytes arrive in order and read() returns null at end of input, and again after", async () => {
     const { client, server, close } = await pair();
     try {
-      await server.write(encoder.encode("hello, "));
-      await server.write(encoder.encode("world"));
+      await server.send(encoder.encode("hello, "));
+      await server.send(encoder.encode("world"));
       await server.end();
       const chunks = await readAll(client);
       expect(decoder.decode(concat(chunks))).toBe("hello, world");
@@ -171,11 +180,11 @@ describe(`runtime contract on ${runtimeName}`, () => {
   test("half-close: the client ends, then the server still writes and the client reads it", async () => {
     const { client, server, close } = await pair();
     try {
-      await client.write(encoder.encode("ping"));
+      await client.send(encoder.encode("ping"));
       await client.end();
       expect(decoder.decode(concat(await readAll(server)))).toBe("ping");
-      await server.write(encoder.encode("pong"));
-      await server.write(encoder.encode(" after half-close"));
+      await server.send(encoder.encode("pong"));
+      await server.send(encoder.encode(" after half-close"));
       await server.end();
       expect(decoder.decode(concat(await readAll(client)))).toBe("pong after half-close");
       client.destroy();
@@ -192,7 +201,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
     try {
       await server.end();
       expect(await client.read()).toBe(null);
-      await client.write(encoder.encode("still talking"));
+      await client.send(encoder.encode("still talking"));
       await client.end();
       expect(decoder.decode(concat(await readAll(server)))).toBe("still talking");
     } finally {
@@ -205,7 +214,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
     try {
       const size = 8 * 1024 * 1024;
       const sent = pattern(size);
-      const wait = client.write(sent);
+      const wait = client.send(sent);
       expect(wait).toBeInstanceOf(Promise);
       const written = wait as Promise<void>;
       // Nobody reads yet: the write cannot complete, since no OS buffers 8 MiB for one socket.
@@ -229,7 +238,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
       );
       const waits: Promise<void>[] = [];
       for (const piece of pieces) {
-        const wait = client.write(piece);
+        const wait = client.send(piece);
         if (wait !== undefined) waits.push(wait);
       }
       const ended = client.end();
@@ -259,7 +268,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
       const expected = concat(pieces.map((piece) => (typeof piece === "string" ? encoder.encode(piece) : piece)));
       const waits: Promise<void>[] = [];
       for (const piece of pieces) {
-        const wait = client.write(piece);
+        const wait = client.send(piece);
         if (wait !== undefined) waits.push(wait);
       }
       const ended = client.end();
@@ -278,7 +287,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
     try {
       const size = 16 * 1024 * 1024;
       const sent = pattern(size, 3);
-      const wait = server.write(sent);
+      const wait = server.send(sent);
       expect(wait).toBeInstanceOf(Promise);
       // The client adapter must not drain the socket into memory while nobody calls read().
       expect(await stateAfter(wait as Promise<void>, 100)).toBe("pending");
@@ -319,10 +328,10 @@ describe(`runtime contract on ${runtimeName}`, () => {
     const { client, server, close } = await pair();
     try {
       await client.end();
-      expect(await failureOf(() => client.write(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
+      expect(await failureOf(() => client.send(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
       server.destroy();
       await server.closed;
-      expect(await failureOf(() => server.write(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
+      expect(await failureOf(() => server.send(encoder.encode("late")))).toMatchObject({ name: "IpcError" });
     } finally {
       await close();
     }
@@ -331,7 +340,7 @@ describe(`runtime contract on ${runtimeName}`, () => {
   test("pathInfo tells socket, directory, other and symlink apart, and undefined when missing", async () => {
     const { path, close } = await pair();
     try {
-      expect(await runtime.pathInfo(path)).toMatchObject({ kind: "socket" });
+      expect(await runtime.files.pathInfo(path)).toMatchObject({ kind: "socket" });
     } finally {
       await close();
     }
@@ -339,29 +348,47 @@ describe(`runtime contract on ${runtimeName}`, () => {
     const directory = join(dir, "a-directory");
     mkdirSync(directory);
     chmodSync(directory, 0o750);
-    expect(await runtime.pathInfo(directory)).toEqual({ kind: "directory", uid, mode: 0o750 });
+    expect(await runtime.files.pathInfo(directory)).toMatchObject({ kind: "directory", uid, mode: 0o750 });
     const file = join(dir, "a-file");
     writeFileSync(file, "x");
     chmodSync(file, 0o640);
-    expect(await runtime.pathInfo(file)).toEqual({ kind: "other", uid, mode: 0o640 });
+    expect(await runtime.files.pathInfo(file)).toMatchObject({ kind: "other", uid, mode: 0o640 });
     const link = join(dir, "a-link");
     symlinkSync(file, link);
-    expect(await runtime.pathInfo(link)).toMatchObject({ kind: "symlink", uid });
-    expect(await runtime.pathInfo(join(dir, "missing"))).toBe(undefined);
+    expect(await runtime.files.pathInfo(link)).toMatchObject({ kind: "symlink", uid });
+    expect(await runtime.files.pathInfo(join(dir, "missing"))).toBe(undefined);
   });
 
   test("makeDirectory, changeMode and removeFile", async () => {
     const nested = join(dir, "made", "deeper");
-    await runtime.makeDirectory(nested, 0o700);
-    await runtime.makeDirectory(nested, 0o700); // exists already: fine
-    expect(await runtime.pathInfo(nested)).toMatchObject({ kind: "directory", mode: 0o700 });
+    await runtime.files.makeDirectory(nested, 0o700);
+    await runtime.files.makeDirectory(nested, 0o700); // exists already: fine
+    expect(await runtime.files.pathInfo(nested)).toMatchObject({ kind: "directory", mode: 0o700 });
     const file = join(nested, "f");
     writeFileSync(file, "x");
-    await runtime.changeMode(file, 0o604);
-    expect(await runtime.pathInfo(file)).toMatchObject({ mode: 0o604 });
-    await runtime.removeFile(file);
-    expect(await runtime.pathInfo(file)).toBe(undefined);
-    await runtime.removeFile(file); // missing: not an error
-    await expect(runtime.changeMode(join(dir, "missing"), 0o600)).rejects.toMatchObject({ code: "ERR_IPC_SYSTEM" });
+    await runtime.files.changeMode(file, 0o604);
+    expect(await runtime.files.pathInfo(file)).toMatchObject({ mode: 0o604 });
+    await runtime.files.removeFile(file);
+    expect(await runtime.files.pathInfo(file)).toBe(undefined);
+    await runtime.files.removeFile(file); // missing: not an error
+    await expect(runtime.files.changeMode(join(dir, "missing"), 0o600)).rejects.toMatchObject({ code: "ERR_IPC_SYSTEM" });
+  });
+
+  test("link never replaces (ERR_IPC_ADDRESS_IN_USE), rename does, and pathInfo tells files apart by inode", async () => {
+    const first = join(dir, "first");
+    const second = join(dir, "second");
+    const linked = join(dir, "linked");
+    writeFileSync(first, "1");
+    writeFileSync(second, "2");
+    await runtime.files.link(first, linked);
+    const [a, b, c] = await Promise.all([first, second, linked].map((path) => runtime.files.pathInfo(path)));
+    expect(c?.inode).toBe(a?.inode);
+    expect(c?.device).toBe(a?.device);
+    expect(b?.inode).not.toBe(a?.inode);
+    await expect(runtime.files.link(second, linked)).rejects.toMatchObject({ code: "ERR_IPC_ADDRESS_IN_USE" });
+    await runtime.files.rename(second, linked);
+    expect((await runtime.files.pathInfo(linked))?.inode).toBe(b?.inode);
+    expect(await runtime.files.pathInfo(second)).toBe(undefined);
+    await expect(runtime.files.rename(second, linked)).rejects.toMatchObject({ code: "ERR_IPC_SYSTEM" });
   });
 });

@@ -130,8 +130,8 @@ export class Connection<In = unknown, Out = In> {
         start: (controller) => {
           this.#writableController = controller;
           // Aborting must not wait for a write the peer holds up (the stream calls `abort` only
-          // once that write settled): the signal fires at once, and destroying frees the write.
-          controller.signal.addEventListener("abort", () => this.destroy(controller.signal.reason), { once: true });
+          // once that write settled): the signal fires at once, and closing the socket frees it.
+          controller.signal.addEventListener("abort", () => this.#channel.destroy(), { once: true });
         },
         write: (message) => {
           this.#sinkWrites++;
@@ -151,11 +151,7 @@ export class Connection<In = unknown, Out = In> {
           return wait;
         },
         close: () => this.#endWriting(),
-        abort: (reason) => {
-          if (!this.#destroyed) {
-            this.#fail(new IpcError("ERR_IPC_CLOSED", "the writable side was aborted", { path, cause: reason }));
-          }
-        },
+        abort: (reason) => this.destroy(reason),
       },
       {
         highWaterMark: WRITABLE_HIGH_WATER_MARK,

@@ -39,6 +39,7 @@ export class BunSocket implements TransportSocket {
 
   open(events: SocketEvents): void {
     this.#events = events;
+    this.#socket?.pause();
     for (const replay of this.#early.splice(0)) replay(events);
   }
 
