@@ -105,9 +105,9 @@ describe(`Connection on ${runtimeName}`, () => {
       writer.write({ type: "w4", data: {} }),
       connection.emit("e5"),
     ];
-    // The socket holds everything back: only the first write reaches it.
+    // The socket holds everything back after its first write (which may batch several messages).
     await until(() => written.length === 1, "the first write to reach the socket");
-    expect(written).toEqual([frameOf("w1")]);
+    expect(written[0]?.startsWith(frameOf("w1"))).toBe(true);
     release();
     await Promise.all(sent);
     expect(written.join("")).toEqual(["w1", "w2", "e3", "w4", "e5"].map(frameOf).join(""));

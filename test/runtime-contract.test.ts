@@ -371,7 +371,9 @@ describe(`runtime contract on ${runtimeName}`, () => {
     await runtime.files.removeFile(file);
     expect(await runtime.files.pathInfo(file)).toBe(undefined);
     await runtime.files.removeFile(file); // missing: not an error
-    await expect(runtime.files.changeMode(join(dir, "missing"), 0o600)).rejects.toMatchObject({ code: "ERR_IPC_SYSTEM" });
+    await expect(runtime.files.changeMode(join(dir, "missing"), 0o600)).rejects.toMatchObject({
+      code: "ERR_IPC_SYSTEM",
+    });
   });
 
   test("link never replaces (ERR_IPC_ADDRESS_IN_USE), rename does, and pathInfo tells files apart by inode", async () => {

@@ -1,5 +1,5 @@
-import { type Delimiter, indexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 import { excerptOf, IpcError } from "../errors.ts";
+import { type Delimiter, indexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 import type { FrameParserOptions } from "./frame-parser.ts";
 
 /**

@@ -1,5 +1,5 @@
-import { type Delimiter, indexOfBytes, lastIndexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 import { excerptOf, IpcError } from "../errors.ts";
+import { type Delimiter, indexOfBytes, lastIndexOfBytes, toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 
 /**
  * Options of {@link FrameParser}, {@link JsonFrameParser} and the streams built on them.

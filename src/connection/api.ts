@@ -224,11 +224,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /** Waits for `work`, or rejects with `ERR_IPC_ABORTED` when `signal` aborts first. */
-function untilAborted<T>(
-  work: Promise<T>,
-  signal: AbortSignal | undefined,
-  discard: (late: T) => unknown,
-): Promise<T> {
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, discard: (late: T) => unknown): Promise<T> {
   if (signal === undefined) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {

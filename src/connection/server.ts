@@ -1,5 +1,5 @@
 import { event } from "../codec/event.ts";
-import type { Listener, TransportSocket } from "../transport/contract.ts";
+import type { TransportSocket } from "../transport/contract.ts";
 import type { Connection } from "./connection.ts";
 
 /** The node-ipc default for `maxConnections`, which we keep. */

@@ -4,11 +4,16 @@
  *
  * @module
  */
-import { type Api, createApi } from "../../index.ts";
+import { type ConnectFunction, createApi, type ServeFunction } from "../../index.ts";
 import { bunRuntime } from "./runtime.ts";
 
 export * from "../../index.ts";
 export { bunRuntime as runtime };
 
-/** `connect()` and `serve()` on this runtime (documented on {@link Api}). */
-export const { connect, serve }: Api = createApi(bunRuntime);
+const api = createApi(bunRuntime);
+
+/** {@inheritDoc Api.connect} */
+export const connect: ConnectFunction = api.connect;
+
+/** {@inheritDoc Api.serve} */
+export const serve: ServeFunction = api.serve;

@@ -5,11 +5,16 @@
  *
  * @module
  */
-import { type Api, createApi } from "../../index.ts";
+import { type ConnectFunction, createApi, type ServeFunction } from "../../index.ts";
 import { denoRuntime } from "./runtime.ts";
 
 export * from "../../index.ts";
 export { denoRuntime as runtime };
 
-/** `connect()` and `serve()` on this runtime (documented on {@link Api}). */
-export const { connect, serve }: Api = createApi(denoRuntime);
+const api = createApi(denoRuntime);
+
+/** {@inheritDoc Api.connect} */
+export const connect: ConnectFunction = api.connect;
+
+/** {@inheritDoc Api.serve} */
+export const serve: ServeFunction = api.serve;

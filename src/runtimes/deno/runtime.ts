@@ -1,6 +1,13 @@
 import { nextTick } from "node:process";
 import { IpcError } from "../../errors.ts";
-import type { FileSystem, Listener, PathInfo, Runtime, SocketRootEnvironment, TransportSocket } from "../../transport/contract.ts";
+import type {
+  FileSystem,
+  Listener,
+  PathInfo,
+  Runtime,
+  SocketRootEnvironment,
+  TransportSocket,
+} from "../../transport/contract.ts";
 import { denoSocket } from "./socket.ts";
 
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
@@ -132,11 +139,7 @@ export const denoRuntime: Runtime = {
 };
 
 /** Accepts connections until closed; `close()` ends the loop and never rejects. */
-function acceptLoop(
-  listener: Deno.UnixListener,
-  path: string,
-  onSocket: (socket: TransportSocket) => void,
-): Listener {
+function acceptLoop(listener: Deno.UnixListener, path: string, onSocket: (socket: TransportSocket) => void): Listener {
   let closing = false;
   const loop = (async () => {
     while (!closing) {
