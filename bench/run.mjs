@@ -9,21 +9,35 @@
 //            --build DIR (run the ipc-streams peers from DIR, a dist/-like tree, for A/B experiments)
 //            --profile (instead of a benchmark: CPU profiles of ipc-streams on Node 22 and Bun and of
 //            node-ipc 14, and system calls per message; with --write into BENCHMARKS.md)
+//            --ab DIR (instead: the ipc-streams lanes from build A = DIR and build B = the build, in
+//            alternating rounds; reports the median of rate(B)/rate(A) per lane and mode)
+//            --idle (instead: server RSS per idle connection at 1,000 connections, 2 rounds by
+//            default; --lanes picks servers, --send one|none what each connection sends)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { abCompare, abLanes } from "./harness/ab.mjs";
 import { prepareBuild } from "./harness/build.mjs";
+import { idleMemory } from "./harness/idle.mjs";
 import { runJob } from "./harness/job.mjs";
-import { BASELINE, buildOracle, describePeers, LANES, MODES } from "./harness/peers.mjs";
+import { BASELINE, buildOracle, describePeers, LANES, MODES, TARGETS } from "./harness/peers.mjs";
 import { profile } from "./harness/profile.mjs";
 import { evaluateTargets, markdownTables, summarize } from "./harness/report.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 function parseOptions(argv) {
-  const options = { quick: false, write: false, markdown: false, profile: false, transport: "unix" };
+  const options = {
+    quick: false,
+    write: false,
+    markdown: false,
+    profile: false,
+    idle: false,
+    send: "one",
+    transport: "unix",
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -43,6 +57,9 @@ function parseOptions(argv) {
     else if (arg === "--transport") options.transport = value();
     else if (arg === "--json") options.json = value();
     else if (arg === "--build") options.build = value();
+    else if (arg === "--ab") options.ab = value();
+    else if (arg === "--idle") options.idle = true;
+    else if (arg === "--send") options.send = value();
     else if (arg === "--help" || arg === "-h") usage();
     else usage(`unknown option ${arg}`);
   }
@@ -50,7 +67,8 @@ function parseOptions(argv) {
     usage("--transport tcp is not supported yet: ipc-streams serves Unix sockets only for now (use --transport unix)");
   }
   if (options.transport !== "unix") usage(`unknown transport ${options.transport} (only unix is supported)`);
-  options.rounds ??= options.quick ? 1 : 5;
+  if (!["one", "none"].includes(options.send)) usage("--send must be one or none");
+  options.rounds ??= options.idle ? 2 : options.quick ? 1 : 5;
   options.warmup ??= options.quick ? 300 : 1000;
   options.duration ??= options.quick ? 700 : 3000;
   for (const key of ["rounds", "warmup", "duration"]) {
@@ -64,7 +82,7 @@ function parseOptions(argv) {
 function usage(problem) {
   const text = readFileSync(fileURLToPath(import.meta.url), "utf8")
     .split("\n")
-    .slice(1, 11)
+    .slice(1, 15)
     .join("\n")
     .replace(/^\/\/ ?/gm, "");
   if (problem) {
@@ -102,6 +120,53 @@ if (options.profile) {
   if (options.write) {
     writeSection(join(root, "BENCHMARKS.md"), `${note}\n\n${markdown}`, "sockets-profile");
     log("BENCHMARKS.md: ## Sockets profile block updated");
+  }
+  process.exit(0);
+}
+
+if (options.ab || options.idle) {
+  const kind = options.ab ? "sockets-ab" : "sockets-idle";
+  const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  let result;
+  let what;
+  if (options.ab) {
+    // Without --lanes, the same-runtime lanes that have targets; --lanes picks any ipc-streams lane.
+    const wanted = options.lanes ?? TARGETS.map((target) => target.lane);
+    const abRun = abLanes(LANES, peers).filter((lane) =>
+      wanted.some((id) => lane.id === id || lane.client === id || lane.server === id),
+    );
+    const builds = {
+      A: { dir: options.ab, peers: describePeers(root, { build: options.ab, oracle }).peers },
+      B: { dir: build.dir, peers },
+    };
+    log(
+      `ab: A = ${options.ab}, B = ${build.dir}; ${abRun.length} lanes × ${options.modes.length} modes × ${options.rounds} rounds`,
+    );
+    result = await abCompare({ root, lanes: abRun, builds, options, log });
+    what =
+      `A = \`${options.ab}\`, B = ${options.build ? `\`${options.build}\`` : `${commit}${dirty ? " + uncommitted src/ changes" : ""} (${build.notes[0].split("\n")[0]})`}; ` +
+      `${options.rounds} round(s), ${options.warmup} ms warm-up + ${options.duration} ms measured per run, A and B back to back ` +
+      "in fresh processes (A first in odd rounds, B first in even ones), jobs in alternating order. " +
+      "B/A is the median of per-round rate ratios; CPU/msg B/A the same for server + client CPU time per message " +
+      "(below 1: B costs less).";
+  } else {
+    result = await idleMemory({ root, peers, options, log });
+    what =
+      `ipc-streams ${commit}${dirty ? " + uncommitted src/ changes" : ""} (${build.notes[0].split("\n")[0]}); ` +
+      `${options.rounds} round(s); 1,000 connections from one Node ${versions.node20} node:net driver, ` +
+      `each sending ${options.send === "one" ? "one small event" : "nothing"}; VmRSS after full GCs, before and after.`;
+  }
+  const minutes = ((Date.now() - startedAt) / 60000).toFixed(1);
+  const markdown =
+    `Generated by \`node bench/run.mjs ${process.argv.slice(2).join(" ")}\` on ` +
+    `${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC (${minutes} min; load average ${loadStart} at start, ` +
+    `${load()} at end): ${what}\n\n${result.markdown}\n`;
+  if (options.markdown) console.log(markdown);
+  else log(`\n${markdown}`);
+  saveRaw(kind, { startedAt, options, versions, build: build.notes, runs: result.runs });
+  if (options.write) {
+    writeSection(join(root, "BENCHMARKS.md"), markdown, kind);
+    log(`BENCHMARKS.md: ${kind} block updated`);
   }
   process.exit(0);
 }
@@ -186,8 +251,6 @@ const markdown = `${header}\n${markdownTables({ lanes, peers, summary, missing, 
 if (options.markdown) console.log(markdown);
 else log(`\n${markdown}`);
 
-const resultsDir = join(root, ".bench-results");
-mkdirSync(resultsDir, { recursive: true });
 const raw = {
   startedAt,
   finishedAt,
@@ -200,13 +263,20 @@ const raw = {
   summary,
   verdicts,
 };
-const rawFile = options.json ?? join(resultsDir, `sockets-${startedAt.toISOString().replaceAll(":", "-")}.json`);
-writeFileSync(rawFile, JSON.stringify(raw, null, 2));
-log(`raw results: ${rawFile}`);
+saveRaw("sockets", raw);
 
 if (options.write) {
   writeSection(join(root, "BENCHMARKS.md"), markdown, "sockets");
   log("BENCHMARKS.md: ## Sockets updated");
+}
+
+/** Writes a run's raw results to --json FILE or .bench-results/ (git-ignored). */
+function saveRaw(kind, raw) {
+  const resultsDir = join(root, ".bench-results");
+  mkdirSync(resultsDir, { recursive: true });
+  const file = options.json ?? join(resultsDir, `${kind}-${startedAt.toISOString().replaceAll(":", "-")}.json`);
+  writeFileSync(file, JSON.stringify(raw, null, 2));
+  log(`raw results: ${file}`);
 }
 
 /**

@@ -29,7 +29,8 @@ function peakRssKiB(pid) {
   }
 }
 
-function start(command, cwd, env) {
+/** Spawns a peer; collects its stdout as JSON lines (`{ text }` for others) and its stderr's tail. */
+export function start(command, cwd, env) {
   const child = spawn(command.file, command.args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const state = { child, stderr: "", lines: [], listeners: [], exited: undefined };
   let pending = "";
@@ -67,7 +68,7 @@ function start(command, cwd, env) {
 }
 
 /** Resolves with the first stdout message matching `test`; rejects on exit or timeout. */
-function waitFor(proc, test, ms, what) {
+export function waitFor(proc, test, ms, what) {
   return new Promise((resolve, reject) => {
     const found = proc.lines.find(test);
     if (found) return resolve(found);
@@ -95,7 +96,8 @@ function waitFor(proc, test, ms, what) {
   });
 }
 
-async function stop(proc) {
+/** SIGTERM, then SIGKILL if the process is still there after 2 s. */
+export async function stop(proc) {
   if (proc.exited) return;
   proc.child.kill("SIGTERM");
   const timer = setTimeout(() => proc.child.kill("SIGKILL"), 2000);

@@ -5,7 +5,7 @@ import { delimiter, join } from "node:path";
 import { builtRuntime } from "./build.mjs";
 
 /** The first `node` on PATH outside node_modules (inside npm scripts node_modules/.bin/node is 22). */
-function systemNode() {
+export function systemNode() {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (dir === "" || dir.includes("node_modules")) continue;
     const candidate = join(dir, "node");

@@ -3,7 +3,8 @@
 //
 //   <runtime> ipc-streams.mjs --role server|client --path <socket> --lib <dist/runtimes/x/index.js>
 //                             [--mode round-trips|one-way|latency --warmup <ms> --duration <ms>]
-import { exit, parseArgs, runClient, scriptArgs, writeLine } from "./workload.mjs";
+//                             [--max-connections <n> --report-ms <ms>]   (server, idle benchmark)
+import { exit, parseArgs, reportConnections, runClient, scriptArgs, writeLine } from "./workload.mjs";
 
 const options = parseArgs(scriptArgs());
 const { connect, serve } = await import(new URL(options.lib, `file://${cwd()}/`).href);
@@ -13,13 +14,19 @@ function cwd() {
 }
 
 if (options.role === "server") {
-  const server = await serve({ path: options.path });
+  const maxConnections = options["max-connections"] && Number(options["max-connections"]);
+  const server = await serve({ path: options.path, ...(maxConnections ? { maxConnections } : {}) });
   await writeLine({ ready: true });
+  let open = 0;
+  if (options["report-ms"]) reportConnections(Number(options["report-ms"]), () => open);
   for await (const connection of server.connections) {
-    handle(connection).catch(async (error) => {
-      await writeLine({ error: `server: ${error?.stack ?? error}` });
-      await exit(1);
-    });
+    open++;
+    handle(connection)
+      .finally(() => open--)
+      .catch(async (error) => {
+        await writeLine({ error: `server: ${error?.stack ?? error}` });
+        await exit(1);
+      });
   }
 } else {
   const connection = await connect({ path: options.path });

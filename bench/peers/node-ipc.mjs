@@ -3,9 +3,10 @@
 //
 //   node node-ipc.mjs --version 14|9 --role server|client --path <socket>
 //                     [--mode round-trips|one-way|latency --warmup <ms> --duration <ms>]
+//                     [--max-connections <n> --report-ms <ms>]   (server, idle benchmark)
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { exit, parseArgs, runClient, scriptArgs, writeLine } from "./workload.mjs";
+import { exit, parseArgs, reportConnections, runClient, scriptArgs, writeLine } from "./workload.mjs";
 
 const options = parseArgs(scriptArgs());
 const packageDir = fileURLToPath(new URL(`../../node_modules/node-ipc-${options.version}/`, import.meta.url));
@@ -17,6 +18,7 @@ const ipc =
 
 ipc.config.silent = true;
 ipc.config.stopRetrying = true;
+if (options["max-connections"]) ipc.config.maxConnections = Number(options["max-connections"]);
 
 if (options.role === "server") {
   ipc.serve(options.path, () => {
@@ -27,6 +29,7 @@ if (options.role === "server") {
     });
     ipc.server.on("sync", (_data, socket) => ipc.server.emit(socket, "count", { count }));
     void writeLine({ ready: true });
+    if (options["report-ms"]) reportConnections(Number(options["report-ms"]), () => ipc.server.sockets.length);
   });
   ipc.server.start();
 } else {

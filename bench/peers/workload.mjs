@@ -39,6 +39,19 @@ export async function exit(code) {
   else process.exit(code);
 }
 
+/**
+ * For the idle-connection benchmark (`--report-ms`): every `ms`, a full garbage collection where the
+ * runtime exposes one (Bun always, Node and Deno with `--expose-gc`), then `{"connections":n}` on
+ * stdout, so the harness reads RSS after the server has settled and knows how many it accepted.
+ */
+export function reportConnections(ms, count) {
+  const gc = globalThis.Bun ? () => globalThis.Bun.gc(true) : globalThis.gc;
+  setInterval(() => {
+    gc?.();
+    void writeLine({ connections: count(), gc: gc !== undefined });
+  }, ms);
+}
+
 /** Parses `--name value` pairs after the script name. */
 export function parseArgs(argv) {
   const options = {};
