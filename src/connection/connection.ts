@@ -1,7 +1,7 @@
 import { type CodecOptions, createCodec, type MessageCodec } from "../codec/codec.ts";
 import { event, type IpcEvent } from "../codec/event.ts";
 import { IpcError } from "../errors.ts";
-import type { Channel } from "../transport/channel.ts";
+import type { Channel, SendTiming } from "../transport/channel.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
@@ -146,7 +146,7 @@ export class Connection<In = unknown, Out = In> {
             throw error;
           }
           // Messages queued right behind this one leave in the same batch, and their writes cover it.
-          const wait = this.#send(frame, this.#sinkWrites < this.#queuedWrites);
+          const wait = this.#send(frame, this.#sinkWrites < this.#queuedWrites ? "more" : "tick");
           this.#sendHeld();
           return wait;
         },
@@ -207,7 +207,7 @@ export class Connection<In = unknown, Out = In> {
   /** Sends `frame` at once; the promise settles as the write does. */
   #sendNow(frame: Uint8Array | string): Promise<void> {
     try {
-      return this.#send(frame, false) ?? SENT;
+      return this.#send(frame, "now") ?? SENT;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -356,11 +356,11 @@ export class Connection<In = unknown, Out = In> {
     return this.#failure ?? new IpcError("ERR_IPC_CLOSED", "the connection is closed for writing", { path: this.path });
   }
 
-  #send(frame: Uint8Array | string, more: boolean): Promise<void> | undefined {
+  #send(frame: Uint8Array | string, timing: SendTiming): Promise<void> | undefined {
     if (!this.#writing) throw this.#closedForWriting();
     let wait: Promise<void> | undefined;
     try {
-      wait = this.#channel.send(frame, more);
+      wait = this.#channel.send(frame, timing);
     } catch (error) {
       throw this.#writeFailed(error);
     }

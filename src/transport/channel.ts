@@ -14,8 +14,6 @@ import type { SocketEvents, TransportSocket } from "./contract.ts";
  * early, so both processes work at once, while a long burst still costs few system calls.
  */
 export const FIRST_WRITE_FRAMES = 16;
-/** Received bytes held for a reader that has not asked yet; past this the socket is paused. */
-const READ_AHEAD_BYTES = 64 * 1024;
 /** Byte writes smaller than this are copied into a batch; larger ones are written by reference. */
 const COPY_LIMIT = 16 * 1024;
 /** The capacity of one batch, in bytes (or UTF-16 units of text). */
@@ -31,6 +29,14 @@ const spareBuffers: Uint8Array[] = [];
 
 /** How long a connection whose peer ended its side stays open with nothing sent (`halfOpenTimeout`), in ms. */
 export const DEFAULT_HALF_OPEN_TIMEOUT = 2000;
+
+/**
+ * When a send goes to the OS: `"now"` when nothing else is being written (a single `emit`, whose
+ * caller often waits for it); `"tick"` with the other sends of its tick (a stream write, whose
+ * stream waits for it before handing over the next message); `"more"` likewise, but its promise
+ * resolves once it is batched, since another message is queued right behind it.
+ */
+export type SendTiming = "now" | "tick" | "more";
 
 /** How a channel behaves; set by the connection that owns it. */
 export interface ChannelOptions {
@@ -68,14 +74,16 @@ interface Batch {
 
 /**
  * One connected socket with the shared policy on top:
- * - **Reading**: chunks are queued for `read()` up to 64 KiB ahead of the reader; past that the
- *   socket is paused, so a fast peer is held back by the kernel's buffer, not ours.
- * - **Writing**: a send when nothing is being written goes to the OS at once. Sends made while a
- *   write is in flight, or later in the same tick, join a batch that leaves as one OS write when
- *   the tick ends, when the write in flight completes, or once it holds
- *   {@link FIRST_WRITE_FRAMES} frames. A send's promise resolves once the OS took its bytes; only a
- *   send marked `more` (another message is queued right behind it) may resolve as soon as it is
- *   batched, since the next one's promise covers it.
+ * - **Reading**: the socket is read only while a `read()` waits; a chunk that arrives with nobody
+ *   waiting (a runtime may deliver one more) pauses it, so a fast peer is held back by the kernel's
+ *   buffer, not ours, and the next read takes what gathered there at once.
+ * - **Writing** (see {@link SendTiming}): a send timed `"now"` when nothing is being written goes
+ *   to the OS at once; later sends of the same run of synchronous code join a batch that leaves
+ *   when that run is over. Sends timed `"tick"` or `"more"` join a batch that leaves when the tick
+ *   ends, or once it holds {@link FIRST_WRITE_FRAMES} frames (then twice as many). Sends made
+ *   while a write is in flight leave together once it completes. A send's promise resolves once
+ *   the OS took its bytes, except a `"more"` send's, which resolves once it is batched: the
+ *   message queued right behind it covers it.
  * - **Buffer ownership**: text is immutable; bytes under 16 KiB are copied at once, so the caller
  *   may reuse its buffer as soon as `send` returns; a larger chunk is held by reference and its
  *   promise always waits for the OS, so the caller may reuse it once the promise resolved.
@@ -96,7 +104,6 @@ export class Channel implements SocketEvents {
   #failure: IpcError | undefined;
 
   readonly #received: Uint8Array<ArrayBuffer>[] = [];
-  #receivedBytes = 0;
   #paused = true;
   #readEnded = false;
   /** The reader is gone: data is dropped, but the socket is still read to notice its end. */
@@ -107,7 +114,12 @@ export class Channel implements SocketEvents {
   readonly #queue: Batch[] = [];
   #unwrittenBytes = 0;
   #inFlight = false;
-  /** A tick with writes in it is under way: sends join the batch until it ends. */
+  /**
+   * A send went to the OS during the current run of synchronous code: later sends of that run join
+   * a batch that leaves when it is over (a microtask), so a loop of sends costs two OS writes.
+   */
+  #inRun = false;
+  /** A batch of sends marked `more` waits; it leaves by the end of the tick at the latest. */
   #inTick = false;
   #frameLimit = FIRST_WRITE_FRAMES;
   /** The first write error: every later send fails with it. */
@@ -143,8 +155,6 @@ export class Channel implements SocketEvents {
   read(): Promise<Uint8Array<ArrayBuffer> | null> {
     const chunk = this.#received.shift();
     if (chunk !== undefined) {
-      this.#receivedBytes -= chunk.byteLength;
-      if (this.#paused && this.#receivedBytes < READ_AHEAD_BYTES && !this.#readEnded && !this.#isClosed) this.#resume();
       return Promise.resolve(chunk);
     }
     if (this.#failure) return Promise.reject(this.#failure);
@@ -163,36 +173,35 @@ export class Channel implements SocketEvents {
   discard(): void {
     this.#discarding = true;
     this.#received.length = 0;
-    this.#receivedBytes = 0;
     if (this.#paused && !this.#readEnded) this.#resume();
   }
 
   /**
    * Sends `data` (text as UTF-8) after everything sent before. Returns `undefined` when nothing is
    * left to wait for, else a promise that resolves once the OS took the bytes (see the class
-   * notes for `more` and for buffer ownership). Throws an `IpcError` when the channel cannot send.
-   *
-   * @param more another message is queued right behind this one
+   * notes for the timings and for buffer ownership). Throws an `IpcError` when the channel cannot
+   * send.
    */
-  send(data: Uint8Array | string, more = false): Promise<void> | undefined {
+  send(data: Uint8Array | string, timing: SendTiming = "now"): Promise<void> | undefined {
     if (this.#writeError) throw this.#writeError;
     if (this.#ending !== undefined || this.#isClosed) throw this.#closedForWriting();
     if (this.#readEnded) this.#lastSend = Date.now();
     const batch = this.#append(data);
     if (!this.#inFlight) {
-      if (!this.#inTick && !more) {
-        this.#startTick();
-        this.#writeNext();
-      } else {
+      if (timing !== "now") {
         this.#startTick();
         if (batch.frames >= this.#frameLimit || this.#queue.length > 1) {
           this.#frameLimit *= 2;
           this.#writeNext();
         }
+      } else if (!this.#inRun) {
+        this.#inRun = true;
+        queueMicrotask(this.#endRun);
+        this.#writeNext();
       }
     }
     if (batch.done) return undefined;
-    if (more && batch.kind !== "reference" && this.#unwrittenBytes < HIGH_WATER_BYTES) return undefined;
+    if (timing === "more" && batch.kind !== "reference" && this.#unwrittenBytes < HIGH_WATER_BYTES) return undefined;
     return this.#writtenOf(batch);
   }
 
@@ -236,9 +245,10 @@ export class Channel implements SocketEvents {
       resolve(chunk);
       return;
     }
+    // Nobody is reading: the socket is paused, so what follows gathers in the kernel and the next
+    // read takes it in one chunk, however many small writes the peer made.
     this.#received.push(chunk);
-    this.#receivedBytes += chunk.byteLength;
-    if (!this.#paused && this.#receivedBytes >= READ_AHEAD_BYTES) {
+    if (!this.#paused) {
       this.#paused = true;
       this.#socket.pause();
     }
@@ -272,7 +282,6 @@ export class Channel implements SocketEvents {
     // What was received before a clean close is still read; after destroy() or a failure it is dropped.
     if (this.#destroyed || this.#failure) {
       this.#received.length = 0;
-      this.#receivedBytes = 0;
     }
     this.#settleRead();
     this.#refuseUnwritten(this.#failure ?? this.#closedForWriting());
@@ -333,6 +342,11 @@ export class Channel implements SocketEvents {
     this.#inTick = true;
     this.#options.afterTick(this.#endTick);
   }
+
+  readonly #endRun = (): void => {
+    this.#inRun = false;
+    if (!this.#inFlight) this.#writeNext();
+  };
 
   readonly #endTick = (): void => {
     this.#inTick = false;
