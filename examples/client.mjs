@@ -7,7 +7,7 @@ const me = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : `node $
 const connection = await connect({ id: "world" });
 await connection.emit("hello", { from: me });
 for await (const { type, data } of connection.readable) {
-  console.log(`client: got ${type} from ${data.from} for ${data.to}`);
+  console.log(`client: got ${type} for ${data.to}`);
   break; // one answer is all we wanted
 }
 await connection.close();

@@ -10,11 +10,15 @@ process.on("SIGTERM", () => server.close());
 
 for await (const connection of server.connections) {
   (async () => {
-    for await (const { type, data } of connection.readable) {
-      console.log(`server: got ${type} from ${data.from}`);
-      if (type === "hello") await connection.emit("world", { from: "server", to: data.from });
+    try {
+      for await (const { type, data } of connection.readable) {
+        console.log(`server: got ${type} from ${data.from}`);
+        if (type === "hello") await connection.emit("world", { to: data.from });
+      }
+    } catch {
+      // a client that sent bad input or left mid-reply: drop it, serve the others
     }
-    await connection.close(); // the client is done
-  })().catch((error) => console.error(`server: connection failed: ${error.message}`));
+    await connection.close(); // the client is done: finish our side too
+  })();
 }
 console.log("server: closed");
