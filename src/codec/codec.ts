@@ -76,10 +76,12 @@ function rawCodec(): MessageCodec {
 function jsonCodec(options: CodecOptions): MessageCodec {
   const parser = new JsonFrameParser(options);
   const encoder = new JsonFrameEncoder(options);
+  const { validate } = options;
+  if (validate !== undefined && typeof validate !== "boolean" && (typeof validate !== "object" || validate === null)) {
+    throw new IpcError("ERR_IPC_INVALID_OPTION", "validate must be true, false or an EventValidationOptions object");
+  }
   const validator =
-    options.validate === undefined || options.validate === false
-      ? undefined
-      : new EventValidator(options.validate === true ? {} : options.validate);
+    validate === undefined || validate === false ? undefined : new EventValidator(validate === true ? {} : validate);
   const encode = (message: unknown) => {
     validator?.validate(message);
     return encoder.encodeText(message);

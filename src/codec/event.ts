@@ -166,9 +166,19 @@ export class EventValidator {
     }
     this.#maxTypeLength = maxTypeLength;
     this.#allowReserved = options.allowReservedTypes ?? false;
-    this.#allowed = options.allowedTypes === undefined ? undefined : new Set(options.allowedTypes);
+    if (typeof this.#allowReserved !== "boolean") {
+      throw new IpcError("ERR_IPC_INVALID_OPTION", "allowReservedTypes must be true or false");
+    }
+    const allowed = options.allowedTypes;
+    if (allowed !== undefined && (typeof allowed !== "object" || allowed === null || !(Symbol.iterator in allowed))) {
+      throw new IpcError("ERR_IPC_INVALID_OPTION", "allowedTypes must be a list of event type names");
+    }
+    this.#allowed = allowed === undefined ? undefined : new Set(allowed);
     if (this.#allowed !== undefined && this.#allowed.size === 0) {
       throw new IpcError("ERR_IPC_INVALID_OPTION", "allowedTypes must name at least one type");
+    }
+    for (const type of this.#allowed ?? []) {
+      if (typeof type !== "string") throw new IpcError("ERR_IPC_INVALID_OPTION", "allowedTypes must hold strings only");
     }
   }
 

@@ -168,7 +168,9 @@ async function removeIfSame(runtime: Runtime, path: string, expected: PathInfo, 
   try {
     await files.rename(path, aside);
   } catch (error) {
-    if ((await files.pathInfo(path)) === undefined) return; // someone else removed it first
+    // Gone or replaced in the meantime: someone else dealt with it, and the next link attempt decides.
+    const now = await files.pathInfo(path);
+    if (now === undefined || !isSameFile(now, expected)) return;
     throw error;
   }
   const moved = await files.pathInfo(aside);

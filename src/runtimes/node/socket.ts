@@ -19,8 +19,12 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
     if (waiting === undefined || completed < waiting.until) return;
     const { resolve, reject } = waiting;
     waiting = undefined;
-    if (error) reject(failure ?? toIpcError(error, path));
-    else resolve();
+    // Node reports a write cut short by destroy() as done: a destroyed socket wrote nothing more.
+    if (error || socket.destroyed) {
+      reject(
+        failure ?? (error ? toIpcError(error, path) : new IpcError("ERR_IPC_CLOSED", "the socket is closed", { path })),
+      );
+    } else resolve();
   };
   return {
     open(events: SocketEvents) {
