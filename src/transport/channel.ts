@@ -186,6 +186,9 @@ export class Channel implements SocketEvents {
     if (this.#writeError) throw this.#writeError;
     if (this.#ending !== undefined || this.#isClosed) throw this.#closedForWriting();
     if (this.#readEnded) this.#lastSend = Date.now();
+    if (timing === "now" && !this.#inRun && !this.#inFlight && this.#queue.length === 0) {
+      if (typeof data === "string" || data.byteLength >= COPY_LIMIT) return this.#sendAlone(data);
+    }
     const batch = this.#append(data);
     if (!this.#inFlight) {
       if (timing !== "now") {
@@ -202,6 +205,32 @@ export class Channel implements SocketEvents {
     }
     if (batch.done) return undefined;
     if (timing === "more" && batch.kind !== "reference" && this.#unwrittenBytes < HIGH_WATER_BYTES) return undefined;
+    return this.#writtenOf(batch);
+  }
+
+  /**
+   * Writes `data` straight to the socket: nothing else waits to be written, and the socket may hold
+   * it by reference (text is immutable; bytes this large are not copied anyway).
+   */
+  #sendAlone(data: Uint8Array | string): Promise<void> | undefined {
+    this.#inRun = true;
+    queueMicrotask(this.#endRun);
+    let wait: Promise<void> | undefined;
+    try {
+      wait = this.#socket.write(data);
+    } catch (error) {
+      this.#writeFailed(error);
+      throw this.#writeError;
+    }
+    if (wait === undefined) return undefined;
+    // Still in flight: later sends queue behind it.
+    const batch = typeof data === "string" ? newBatch("text", undefined) : newBatch("reference", data);
+    batch.sealed = true;
+    batch.frames = 1;
+    batch.size = typeof data === "string" ? data.length : data.byteLength;
+    this.#unwrittenBytes += batch.size;
+    this.#queue.push(batch);
+    this.#waitFor(batch, wait);
     return this.#writtenOf(batch);
   }
 
@@ -368,18 +397,7 @@ export class Channel implements SocketEvents {
         return;
       }
       if (wait !== undefined) {
-        this.#inFlight = true;
-        wait.then(
-          () => {
-            this.#inFlight = false;
-            this.#written(batch);
-            this.#writeNext();
-          },
-          (error: unknown) => {
-            this.#inFlight = false;
-            this.#writeFailed(error);
-          },
-        );
+        this.#waitFor(batch, wait);
         return;
       }
       this.#written(batch);
@@ -389,6 +407,22 @@ export class Channel implements SocketEvents {
       this.#resolveAllWritten = undefined;
       resolve();
     }
+  }
+
+  /** `batch`, the head of the queue, is in flight until `wait` settles; then the next one goes. */
+  #waitFor(batch: Batch, wait: Promise<void>): void {
+    this.#inFlight = true;
+    wait.then(
+      () => {
+        this.#inFlight = false;
+        this.#written(batch);
+        this.#writeNext();
+      },
+      (error: unknown) => {
+        this.#inFlight = false;
+        this.#writeFailed(error);
+      },
+    );
   }
 
   /** The OS took `batch`, the head of the queue. */

@@ -2,21 +2,21 @@ import type { Socket } from "node:net";
 import { IpcError } from "../../errors.ts";
 import type { SocketEvents, TransportSocket } from "../../transport/contract.ts";
 
+const NOTHING = new Uint8Array(0);
+
 /**
  * A connected `net.Socket` (made with `allowHalfOpen: true`) as a {@link TransportSocket}. Node
- * tries every write at once; when the kernel took it all, the write's bytes have left Node's
- * buffer before `socket.write` returns, so no callback needs waiting for. Otherwise the write
- * completes in the callback Node calls, in order, once it has written the rest.
+ * tries every write at once; when the kernel took it all, the bytes have left Node's buffer before
+ * `socket.write` returns, and there is nothing to wait for. Otherwise the write is done once Node
+ * has written the rest, which the callback of an empty write queued behind it tells.
  */
 export function nodeSocket(socket: Socket, path: string): TransportSocket {
   let failure: IpcError | undefined;
-  /** Writes handed to Node, and writes Node reported done. */
-  let issued = 0;
-  let completed = 0;
-  let waiting: { readonly until: number; resolve(): void; reject(error: IpcError): void } | undefined;
+  let waiting: { resolve(): void; reject(error: IpcError): void } | undefined;
+  // Called once the bytes of the write Node could not finish at once are written (a zero-length
+  // write queued behind them completes after them, in order).
   const onWritten = (error?: Error | null) => {
-    completed++;
-    if (waiting === undefined || completed < waiting.until) return;
+    if (waiting === undefined) return;
     const { resolve, reject } = waiting;
     waiting = undefined;
     // Node reports a write cut short by destroy() as done: a destroyed socket wrote nothing more.
@@ -56,12 +56,11 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
       if (socket.destroyed || socket.writableEnded) {
         throw failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
       }
-      issued++;
-      socket.write(data, onWritten);
+      socket.write(data);
       if (socket.writableLength === 0 && !socket.destroyed) return undefined;
-      const until = issued;
       return new Promise<void>((resolve, reject) => {
-        waiting = { until, resolve, reject };
+        waiting = { resolve, reject };
+        socket.write(NOTHING, onWritten);
       });
     },
     shutdown() {
