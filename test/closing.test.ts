@@ -84,4 +84,20 @@ describe(`closing on ${runtimeName}`, () => {
     await client.close();
     await server.close();
   });
+
+  test("a writable first touched after the connection closed refuses writes with ERR_IPC_CLOSED", async () => {
+    const path = sockets.path("late-writable");
+    const server = await ipc.serve({ path });
+    const accepted = acceptor(server);
+    const client = await ipc.connect({ path });
+    const side = await accepted.next();
+    await client.emit("only emit", 1);
+    await client.close();
+    expect(await outcome(side.readable)).toEqual({ values: [{ type: "only emit", data: 1 }] });
+    await expect(client.writable.getWriter().write({ type: "late" })).rejects.toMatchObject({
+      code: "ERR_IPC_CLOSED",
+    });
+    await side.close();
+    await server.close();
+  });
 });

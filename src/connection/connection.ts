@@ -75,12 +75,6 @@ export class Connection<In = unknown, Out = In> {
   /** Messages from the peer, in order. Ends when the peer ends its side. */
   readonly readable: ReadableStream<In>;
   /**
-   * Messages to the peer. A write resolves once the OS took the bytes (or can take more). Up to 64
-   * messages may wait in its queue before `writer.ready` asks the producer to wait, so a burst of
-   * writes is not held up message by message.
-   */
-  readonly writable: WritableStream<Out>;
-  /**
    * Settles when the connection is closed in both directions: fulfils after a clean end, rejects
    * with the `IpcError` that tore it down. Never causes an unhandled rejection by itself.
    */
@@ -89,7 +83,9 @@ export class Connection<In = unknown, Out = In> {
   readonly #channel: Channel;
   readonly #codec: MessageCodec;
   #readableController!: ReadableStreamDefaultController<In>;
-  #writableController!: WritableStreamDefaultController;
+  /** Made when first used: a connection that only uses `emit` never pays for it. */
+  #writable: WritableStream<Out> | undefined;
+  #writableController: WritableStreamDefaultController | undefined;
   #reading = true;
   #writing = true;
   #failure: IpcError | undefined;
@@ -125,10 +121,34 @@ export class Connection<In = unknown, Out = In> {
         this.#stopReading();
       },
     });
-    this.writable = new WritableStream<Out>(
+    this.closed = channel.closed.then(() => {
+      if (this.#failure) throw this.#failure;
+      // The socket closed under us: end whichever side is still open.
+      this.#stopWriting(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
+    });
+    this.closed.catch(() => {});
+  }
+
+  /**
+   * Messages to the peer. A write resolves once the OS took its bytes; a write with more messages
+   * queued right behind it resolves once it is batched with them. Up to 64 messages may wait in its
+   * queue before `writer.ready` asks the producer to wait, so a burst of writes is not held up
+   * message by message.
+   */
+  get writable(): WritableStream<Out> {
+    this.#writable ??= this.#makeWritable();
+    return this.#writable;
+  }
+
+  #makeWritable(): WritableStream<Out> {
+    return new WritableStream<Out>(
       {
         start: (controller) => {
           this.#writableController = controller;
+          if (!this.#writing) {
+            controller.error(this.#closedForWriting());
+            return;
+          }
           // Aborting must not wait for a write the peer holds up (the stream calls `abort` only
           // once that write settled): the signal fires at once, and closing the socket frees it.
           controller.signal.addEventListener("abort", () => this.#channel.destroy(), { once: true });
@@ -161,12 +181,6 @@ export class Connection<In = unknown, Out = In> {
         },
       },
     );
-    this.closed = channel.closed.then(() => {
-      if (this.#failure) throw this.#failure;
-      // The socket closed under us: end whichever side is still open.
-      this.#stopWriting(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
-    });
-    this.closed.catch(() => {});
   }
 
   /**
@@ -280,14 +294,16 @@ export class Connection<In = unknown, Out = In> {
     if (!this.readable.locked) await this.readable.cancel(reason).catch(() => {});
     else this.#stopReading();
     if (this.#writing) {
-      if (!this.writable.locked) await this.writable.close().catch(() => {});
+      const writable = this.#writable;
+      if (writable === undefined) await this.#endWriting().catch(() => {});
+      else if (!writable.locked) await writable.close().catch(() => {});
       else {
         // A writer holds the writable: let what it already wrote reach the socket, then end.
         await this.#queuedWritesSent();
         const wasWriting = this.#writing;
         await this.#endWriting().catch(() => {});
         if (wasWriting) {
-          this.#writableController.error(
+          this.#writableController?.error(
             new IpcError("ERR_IPC_CLOSED", "the connection was closed", { path: this.path }),
           );
         }
@@ -384,7 +400,7 @@ export class Connection<In = unknown, Out = In> {
   #stopWriting(error: IpcError): void {
     if (!this.#writing) return;
     this.#writing = false;
-    this.#writableController.error(error);
+    this.#writableController?.error(error);
     this.#refuseHeld(error);
     this.#sinkProgressed();
   }
