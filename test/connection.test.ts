@@ -62,6 +62,23 @@ function recording(): { socket: TransportSocket; written: string[]; release: () 
   return { socket, written, release };
 }
 
+/** A socket that takes every write at once and records it, as text. */
+function takingEverything(): { socket: TransportSocket; written: string[] } {
+  const written: string[] = [];
+  const socket: TransportSocket = {
+    open: () => {},
+    pause: () => {},
+    resume: () => {},
+    write: (data) => {
+      written.push(typeof data === "string" ? data : new TextDecoder().decode(data));
+      return undefined;
+    },
+    shutdown: () => Promise.resolve(),
+    close: () => {},
+  };
+  return { socket, written };
+}
+
 const frameOf = (type: string) => `{"type":"${type}","data":{}}\f`;
 
 async function codeOf(promise: Promise<unknown>): Promise<unknown> {
@@ -150,5 +167,32 @@ describe(`Connection on ${runtimeName}`, () => {
     // Neither the queued write nor the held emit reached the socket.
     expect(written).toEqual([frameOf("w1")]);
     expect(await codeOf(connection.emit("late"))).toBe("ERR_IPC_CLOSED");
+  });
+
+  test("a burst leaves in few writes: 1,000 emits in one synchronous loop, or 1,000 unawaited writes", async () => {
+    const emits = takingEverything();
+    const emitting = connectionOver(emits.socket);
+    const sent: Promise<void>[] = [];
+    for (let i = 0; i < 1000; i++) sent.push(emitting.emit(`e${i}`));
+    await Promise.all(sent);
+    expect(emits.written.join("")).toBe(Array.from({ length: 1000 }, (_, i) => frameOf(`e${i}`)).join(""));
+    expect(emits.written.length).toBeLessThanOrEqual(2);
+
+    const writes = takingEverything();
+    const writer = connectionOver(writes.socket).writable.getWriter();
+    const written: Promise<void>[] = [];
+    for (let i = 0; i < 1000; i++) written.push(writer.write({ type: `w${i}`, data: {} }));
+    await Promise.all(written);
+    expect(writes.written.join("")).toBe(Array.from({ length: 1000 }, (_, i) => frameOf(`w${i}`)).join(""));
+    expect(writes.written.length).toBeLessThanOrEqual(20);
+  });
+
+  test("an awaited emit is handed to the socket before its promise resolves, one write each", async () => {
+    const { socket, written } = takingEverything();
+    const connection = connectionOver(socket);
+    for (let i = 0; i < 3; i++) {
+      await connection.emit(`e${i}`);
+      expect(written.join("")).toBe(Array.from({ length: i + 1 }, (_, j) => frameOf(`e${j}`)).join(""));
+    }
   });
 });

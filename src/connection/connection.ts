@@ -40,19 +40,23 @@ interface HeldFrame {
  * `Server.connections`.
  *
  * Messages are JSON values (node-ipc peers exchange `{type, data}` events), or `Uint8Array`
- * chunks in raw mode. Closing, three ways:
+ * chunks in raw mode. An awaited send (`emit`, a writer's last write) resolves once its bytes are
+ * in the OS. Ending, four ways:
  * - `writable.close()` flushes every message written, then half-closes (the peer's readable ends);
  *   reading goes on until the peer ends too.
- * - `readable.cancel()` stops reading.
+ * - `readable.cancel()` stops reading; the peer's end is still noticed.
  * - `close()` does both: flushes what was written (through `writable`, a writer holding it, or
  *   `emit`), ends our side, stops reading (a reader holding `readable` gets the queued messages,
  *   then the end), and settles `closed`.
+ * - `destroy()` ends it at once, dropping unsent data (`writable.abort()` and an aborted `signal`
+ *   do the same).
  *
  * When the peer ends its side, `readable` ends by itself; `writable` stays usable, since a peer
- * that only half-closed still reads, and fails at the next write if the peer is gone altogether.
- * Close a connection once its readable has ended. When the peer sends bad input (malformed JSON,
- * invalid UTF-8, an oversized or unterminated frame, or an invalid event with `validate`), the
- * connection is torn down and `readable`, `writable` and `closed` fail with the `IpcError`.
+ * that only half-closed still reads, until nothing was sent for `halfOpenTimeout`; a peer gone
+ * altogether is noticed. Close a connection once its readable has ended. When the peer sends bad
+ * input (malformed JSON, invalid UTF-8, an oversized or unterminated frame, or an invalid event
+ * with `validate`), the connection is torn down and `readable`, `writable` and `closed` fail with
+ * the `IpcError`.
  *
  * @typeParam In the messages received
  * @typeParam Out the messages sent
@@ -187,10 +191,18 @@ export class Connection<In = unknown, Out = In> {
    * Sends one `{type, data}` event, node-ipc's `emit`. The frame is encoded at once: data JSON
    * cannot carry (a BigInt, a cycle) throws `ERR_IPC_INVALID_PAYLOAD` synchronously, as does a
    * frame over `maxFrameSize` (`ERR_IPC_FRAME_TOO_LARGE`) or an event that fails `validate`, and
-   * nothing is sent. The returned promise resolves once the OS took the bytes (await it to respect
-   * backpressure) and rejects with `ERR_IPC_CLOSED` (or the connection's failure) when the
-   * connection can no longer send. Messages keep the order in which they were handed over: an
-   * event emitted while messages written to `writable` are still queued leaves after them.
+   * nothing is sent. The returned promise resolves once the OS took the bytes, so the process may
+   * exit right after it (await it to respect backpressure too), and rejects with `ERR_IPC_CLOSED`
+   * (or the connection's failure) when the connection can no longer send; left unawaited, that
+   * rejection is not reported as unhandled. Emits made in one run of synchronous code leave in
+   * one OS write. Messages keep the order in which they were handed over: an event emitted while
+   * messages written to `writable` are still queued leaves after them.
+   *
+   * @example
+   * ```ts
+   * await connection.emit("done", { ok: true });
+   * process.exit(0); // the peer receives "done"
+   * ```
    *
    * @param type the event name
    * @param data the payload; omitted means `{}`, as in node-ipc
