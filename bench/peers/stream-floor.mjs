@@ -19,7 +19,7 @@ const DELIMITER = 0x0c;
 const PREFIX = '{"type":"';
 /** Values waiting in the stream before the socket is paused. */
 const HIGH_WATER_MARK = 64;
-/** As `FIRST_WRITE_FRAMES` in src/runtime.ts. */
+/** As `FIRST_WRITE_FRAMES` in src/transport/channel.ts. */
 const FIRST_WRITE_FRAMES = 16;
 const ONE = {};
 const SYNC = {};
