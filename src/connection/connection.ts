@@ -194,8 +194,8 @@ export class Connection<In = unknown, Out = In> {
    * nothing is sent. The returned promise resolves once the OS took the bytes, so the process may
    * exit right after it (await it to respect backpressure too), and rejects with `ERR_IPC_CLOSED`
    * (or the connection's failure) when the connection can no longer send; left unawaited, that
-   * rejection is not reported as unhandled. Emits made in one run of synchronous code leave in
-   * one OS write. Messages keep the order in which they were handed over: an event emitted while
+   * rejection is not reported as unhandled. Of the emits made in one run of synchronous code,
+   * the first leaves at once and the others in one OS write. Messages keep the order in which they were handed over: an event emitted while
    * messages written to `writable` are still queued leaves after them.
    *
    * @example
