@@ -119,7 +119,7 @@ export class Channel implements SocketEvents {
    * a batch that leaves when it is over (a microtask), so a loop of sends costs two OS writes.
    */
   #inRun = false;
-  /** A batch of sends marked `more` waits; it leaves by the end of the tick at the latest. */
+  /** A batch of sends timed `"tick"` or `"more"` waits; it leaves by the end of the tick at the latest. */
   #inTick = false;
   #frameLimit = FIRST_WRITE_FRAMES;
   /** The first write error: every later send fails with it. */
