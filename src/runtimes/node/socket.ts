@@ -26,6 +26,10 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
       );
     } else resolve();
   };
+  // Listened for at once: an accepted socket may wait to be opened, and an unheard error would crash.
+  socket.on("error", (error: Error) => {
+    failure ??= toIpcError(error, path);
+  });
   return {
     open(events: SocketEvents) {
       socket.pause();
@@ -33,9 +37,6 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
         events.onData(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
       });
       socket.on("end", () => events.onEnd());
-      socket.on("error", (error: Error) => {
-        failure ??= toIpcError(error, path);
-      });
       socket.once("close", () => {
         const error = failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed", { path });
         if (waiting !== undefined) {
@@ -45,6 +46,8 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
         }
         events.onClose(failure);
       });
+      // Closed while it waited to be opened (a peer that left at once): say so now.
+      if (socket.closed) queueMicrotask(() => events.onClose(failure));
     },
     pause() {
       socket.pause();
