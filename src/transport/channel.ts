@@ -416,6 +416,9 @@ export class Channel implements SocketEvents {
       () => {
         this.#inFlight = false;
         this.#written(batch);
+        // A batch still filling up during its tick leaves when the tick ends, not piecemeal.
+        const next = this.#queue[0];
+        if (next !== undefined && this.#inTick && next.frames < this.#frameLimit && next.size < BATCH_BYTES) return;
         this.#writeNext();
       },
       (error: unknown) => {
