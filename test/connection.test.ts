@@ -15,21 +15,28 @@ function connectionOver(socket: TransportSocket): Connection {
   return new Connection(new Channel(socket, { path: "/scripted", afterTick, halfOpenTimeout: Infinity }), "/scripted");
 }
 
-/** A socket whose writes fail with `error`; `close()` reports the socket closed. */
-function failingWrites(error: IpcError): { socket: TransportSocket; close: () => void } {
+/** A scripted socket: `write` as given, nothing ever received; `close()` reports it closed. */
+function scriptedSocket(write: TransportSocket["write"]): TransportSocket {
   let events: SocketEvents | undefined;
-  const socket: TransportSocket = {
+  return {
     open: (reportTo) => {
       events = reportTo;
     },
     pause: () => {},
     resume: () => {},
-    write: () => {
-      throw error;
-    },
+    write,
     shutdown: () => Promise.resolve(),
     close: () => events?.onClose(),
   };
+}
+
+const textOf = (data: Uint8Array | string) => (typeof data === "string" ? data : new TextDecoder().decode(data));
+
+/** A socket whose writes fail with `error`; `close()` reports the socket closed. */
+function failingWrites(error: IpcError): { socket: TransportSocket; close: () => void } {
+  const socket = scriptedSocket(() => {
+    throw error;
+  });
   return { socket, close: () => socket.close() };
 }
 
@@ -48,34 +55,20 @@ function recording(): { socket: TransportSocket; written: string[]; release: () 
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const socket: TransportSocket = {
-    open: () => {},
-    pause: () => {},
-    resume: () => {},
-    write: (data) => {
-      written.push(typeof data === "string" ? data : new TextDecoder().decode(data));
-      return released;
-    },
-    shutdown: () => Promise.resolve(),
-    close: () => {},
-  };
+  const socket = scriptedSocket((data) => {
+    written.push(textOf(data));
+    return released;
+  });
   return { socket, written, release };
 }
 
 /** A socket that takes every write at once and records it, as text. */
 function takingEverything(): { socket: TransportSocket; written: string[] } {
   const written: string[] = [];
-  const socket: TransportSocket = {
-    open: () => {},
-    pause: () => {},
-    resume: () => {},
-    write: (data) => {
-      written.push(typeof data === "string" ? data : new TextDecoder().decode(data));
-      return undefined;
-    },
-    shutdown: () => Promise.resolve(),
-    close: () => {},
-  };
+  const socket = scriptedSocket((data) => {
+    written.push(textOf(data));
+    return undefined;
+  });
   return { socket, written };
 }
 
