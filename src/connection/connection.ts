@@ -195,8 +195,9 @@ export class Connection<In = unknown, Out = In> {
    * exit right after it (await it to respect backpressure too), and rejects with `ERR_IPC_CLOSED`
    * (or the connection's failure) when the connection can no longer send; left unawaited, that
    * rejection is not reported as unhandled. Of the emits made in one run of synchronous code,
-   * the first leaves at once and the others in one OS write. Messages keep the order in which they were handed over: an event emitted while
-   * messages written to `writable` are still queued leaves after them.
+   * the first leaves at once and the others in one OS write. Messages keep the order in which
+   * they were handed over: an event emitted while messages written to `writable` are still queued
+   * leaves after them.
    *
    * @example
    * ```ts
@@ -293,13 +294,7 @@ export class Connection<In = unknown, Out = In> {
   destroy(reason?: unknown): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    const error = new IpcError("ERR_IPC_CLOSED", "the connection was destroyed", { path: this.path, cause: reason });
-    if (this.#reading) {
-      this.#reading = false;
-      this.#readableController.error(error);
-    }
-    this.#stopWriting(error);
-    this.#channel.destroy();
+    this.#tearDown(new IpcError("ERR_IPC_CLOSED", "the connection was destroyed", { path: this.path, cause: reason }));
   }
 
   async #close(reason: unknown): Promise<void> {
@@ -443,6 +438,11 @@ export class Connection<In = unknown, Out = In> {
   #fail(error: IpcError): void {
     if (this.#failure) return;
     this.#failure = error;
+    this.#tearDown(error);
+  }
+
+  /** Errors both streams with `error` and closes the socket at once. */
+  #tearDown(error: IpcError): void {
     if (this.#reading) {
       this.#reading = false;
       this.#readableController.error(error);

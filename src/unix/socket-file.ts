@@ -86,11 +86,12 @@ export async function bindSocket(
   check: () => void,
 ): Promise<BoundSocket> {
   const files = runtime.files;
-  await refuseNonSocket(runtime, path);
-  check();
   const privatePath = privateName(path, runtime.maxSocketPathBytes);
   const bindPath = privatePath ?? path;
+  // Bound at the path itself, what is in the way goes first; else the link step deals with it.
   if (privatePath === undefined) await clearStaleSocket(runtime, path, path);
+  else refuseNonSocket(await files.pathInfo(path), path);
+  check();
   const listener = await runtime.listen({ transport: "unix", path: bindPath }, onSocket);
   let ours: PathInfo | undefined;
   try {
@@ -100,7 +101,7 @@ export async function bindSocket(
     ours = await files.pathInfo(path);
   } catch (error) {
     await listener.close();
-    await files.removeFile(bindPath).catch(() => {});
+    if (privatePath === undefined) await files.removeFile(path).catch(() => {});
     throw error;
   } finally {
     if (privatePath !== undefined) await files.removeFile(privatePath).catch(() => {});
@@ -108,8 +109,8 @@ export async function bindSocket(
   return { unbind: () => unbind(runtime, path, ours, listener) };
 }
 
-async function refuseNonSocket(runtime: Runtime, path: string): Promise<void> {
-  const info = await runtime.files.pathInfo(path);
+/** Throws `ERR_IPC_NOT_A_SOCKET` when `info` (what is at `path`) is something else than a socket. */
+function refuseNonSocket(info: PathInfo | undefined, path: string): void {
   if (info !== undefined && info.kind !== "socket") {
     throw new IpcError("ERR_IPC_NOT_A_SOCKET", `${path} exists and is a ${info.kind}, not a socket; it is left alone`, {
       path,
@@ -135,8 +136,8 @@ async function linkIntoPlace(runtime: Runtime, privatePath: string, path: string
 
 /** Leaves `path` free: a stale socket is removed; a live server or a file that is not a socket is refused. */
 async function clearStaleSocket(runtime: Runtime, path: string, near: string): Promise<void> {
-  await refuseNonSocket(runtime, path);
   const stale = await runtime.files.pathInfo(path);
+  refuseNonSocket(stale, path);
   if (stale === undefined) return;
   if (await isAnswering(runtime, path)) {
     throw new IpcError("ERR_IPC_ADDRESS_IN_USE", `another server is listening on ${path}`, { path });
