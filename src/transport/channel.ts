@@ -186,9 +186,6 @@ export class Channel implements SocketEvents {
     if (this.#writeError) throw this.#writeError;
     if (this.#ending !== undefined || this.#isClosed) throw this.#closedForWriting();
     if (this.#readEnded) this.#lastSend = Date.now();
-    if (timing === "now" && !this.#inRun && !this.#inFlight && this.#queue.length === 0) {
-      if (typeof data === "string" || data.byteLength >= COPY_LIMIT) return this.#sendAlone(data);
-    }
     const batch = this.#append(data);
     if (!this.#inFlight) {
       if (timing !== "now") {
@@ -205,32 +202,6 @@ export class Channel implements SocketEvents {
     }
     if (batch.done) return undefined;
     if (timing === "more" && batch.kind !== "reference" && this.#unwrittenBytes < HIGH_WATER_BYTES) return undefined;
-    return this.#writtenOf(batch);
-  }
-
-  /**
-   * Writes `data` straight to the socket: nothing else waits to be written, and the socket may hold
-   * it by reference (text is immutable; bytes this large are not copied anyway).
-   */
-  #sendAlone(data: Uint8Array | string): Promise<void> | undefined {
-    this.#inRun = true;
-    queueMicrotask(this.#endRun);
-    let wait: Promise<void> | undefined;
-    try {
-      wait = this.#socket.write(data);
-    } catch (error) {
-      this.#writeFailed(error);
-      throw this.#writeError;
-    }
-    if (wait === undefined) return undefined;
-    // Still in flight: later sends queue behind it.
-    const batch = typeof data === "string" ? newBatch("text", undefined) : newBatch("reference", data);
-    batch.sealed = true;
-    batch.frames = 1;
-    batch.size = typeof data === "string" ? data.length : data.byteLength;
-    this.#unwrittenBytes += batch.size;
-    this.#queue.push(batch);
-    this.#waitFor(batch, wait);
     return this.#writtenOf(batch);
   }
 
@@ -339,30 +310,27 @@ export class Channel implements SocketEvents {
   /** Adds `data` to the batch at the end of the queue, or to a new one when it does not fit. */
   #append(data: Uint8Array | string): Batch {
     const queue = this.#queue;
+    const size = typeof data === "string" ? data.length : data.byteLength;
     let batch = queue[queue.length - 1];
     if (typeof data === "string") {
-      if (batch?.kind !== "text" || batch.sealed || batch.size + data.length > BATCH_BYTES) {
+      if (batch?.kind !== "text" || batch.sealed || batch.size + size > BATCH_BYTES) {
         batch = newBatch("text", undefined);
         queue.push(batch);
       }
       batch.text += data;
-      batch.size += data.length;
-      this.#unwrittenBytes += data.length;
-    } else if (data.byteLength < COPY_LIMIT) {
-      if (batch?.kind !== "bytes" || batch.sealed || batch.size + data.byteLength > BATCH_BYTES) {
+    } else if (size < COPY_LIMIT) {
+      if (batch?.kind !== "bytes" || batch.sealed || batch.size + size > BATCH_BYTES) {
         batch = newBatch("bytes", spareBuffers.pop() ?? new Uint8Array(BATCH_BYTES));
         queue.push(batch);
       }
       (batch.bytes as Uint8Array).set(data, batch.size);
-      batch.size += data.byteLength;
-      this.#unwrittenBytes += data.byteLength;
     } else {
       batch = newBatch("reference", data);
-      batch.size = data.byteLength;
       queue.push(batch);
-      this.#unwrittenBytes += data.byteLength;
     }
+    batch.size += size;
     batch.frames++;
+    this.#unwrittenBytes += size;
     return batch;
   }
 
