@@ -35,14 +35,24 @@ export type IpcErrorCode =
   | "ERR_IPC_INVALID_OPTION"
   /** The socket path is longer than the operating system allows. */
   | "ERR_IPC_PATH_TOO_LONG"
-  /** Another live server is listening on the socket path. */
+  /** Another live server is listening on the socket path or port. */
   | "ERR_IPC_ADDRESS_IN_USE"
   /** Something that is not a socket exists at the socket path; it is never deleted. */
   | "ERR_IPC_NOT_A_SOCKET"
   /** The socket root directory is not a private directory owned by this user. */
   | "ERR_IPC_SOCKET_ROOT"
-  /** Nobody is listening at the socket path (no file there, or a stale socket). */
+  /** Nobody is listening at the address (no file there, a stale socket, or a refused TCP connection). */
   | "ERR_IPC_NO_SERVER"
+  /** A connection attempt took longer than `connectTimeout`. */
+  | "ERR_IPC_CONNECT_TIMEOUT"
+  /**
+   * The TLS handshake failed: the peer's certificate did not verify (unknown CA, host name
+   * mismatch, expired), a required client certificate was missing, or the protocols did not agree.
+   * The message says which.
+   */
+  | "ERR_IPC_TLS"
+  /** This runtime cannot do what the options ask (it never quietly does less). */
+  | "ERR_IPC_UNSUPPORTED"
   /** The operating system refused an operation (permissions, missing directory, …). */
   | "ERR_IPC_SYSTEM"
   /** The operation was cancelled through an AbortSignal. */
@@ -64,7 +74,7 @@ export type IpcErrorCode =
  */
 export interface IpcErrorDetails {
   /** The socket path concerned, when there is one. */
-  readonly path?: string;
+  readonly path?: string | undefined;
   /** The limit that was exceeded, when one was. */
   readonly limit?: number;
   /** A short, printable excerpt of the offending input (at most 64 characters). */

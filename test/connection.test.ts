@@ -12,7 +12,14 @@ import { runtimeName } from "./runtime.ts";
 /** A connection over a scripted socket (ticks end on a zero-delay timer, like the runtimes' nextTick). */
 function connectionOver(socket: TransportSocket): Connection {
   const afterTick = (callback: () => void) => void Promise.resolve().then(() => setTimeout(callback, 0));
-  return new Connection(new Channel(socket, { path: "/scripted", afterTick, halfOpenTimeout: Infinity }), "/scripted");
+  return new Connection(
+    new Channel(socket, { path: "/scripted", afterTick, halfOpenTimeout: Infinity, probeOnEnd: true }),
+    {
+      path: "/scripted",
+      remoteAddress: undefined,
+      tls: undefined,
+    },
+  );
 }
 
 /** A scripted socket: `write` as given, nothing ever received; `close()` reports it closed. */

@@ -444,7 +444,7 @@ for (const line of LINES) {
         const id = uniqueId(line);
         // 9–12 default to /tmp/ (LEGACY_SOCKET_ROOT); our default root is 14's secure root.
         const server = await ourServer(legacy ? { id, socketRoot: ipc.LEGACY_SOCKET_ROOT } : { id });
-        defer(() => rmSync(server.path, { force: true }));
+        defer(() => rmSync(server.path as string, { force: true }));
         const peer = await startPeer(line);
         const { path } = await peer.request<{ path: string }>("connect", { name: id, types: ["reply"] });
         expect(path).toBe(legacy ? `/tmp/app.${id}` : `${peer.defaultSocketRoot}app.${id}`);

@@ -114,7 +114,7 @@ async function echoServer(
  * spawn is open before the baseline. Resolves with the descriptor count once that client is gone.
  */
 async function baselineAfterWarmUp(server: Server<IpcEvent>): Promise<number> {
-  const child = peer("load-peer.mjs", ["cycles", server.path, "1", "open"]);
+  const child = peer("load-peer.mjs", ["cycles", String(server.path), "1", "open"]);
   expect(await linesOf([child], "the warm-up client")).toEqual([{ ok: true, cycles: 1 }]);
   expect(await exitsOf([child])).toEqual([0]);
   await until(() => server.connectionCount === 0, "the warm-up connection to be released", RELEASE_MS);
@@ -138,7 +138,9 @@ describe(`reliability on ${runtimeName}: load`, () => {
   test("200 concurrent clients × 50 echoes, ending three ways: all served, every descriptor back", async () => {
     const { server, counts } = await echoServer({ path: sockets.path("many"), maxConnections: 300 }, { close: true });
     const baseline = await baselineAfterWarmUp(server);
-    const clients = Array.from({ length: 4 }, () => peer("load-peer.mjs", ["clients", server.path, "50", "50"]));
+    const clients = Array.from({ length: 4 }, () =>
+      peer("load-peer.mjs", ["clients", String(server.path), "50", "50"]),
+    );
     expect(await linesOf(clients, "the clients to connect")).toEqual(clients.map(() => ({ connected: 50 })));
     await until(() => server.connectionCount === 200, "200 live connections", RELEASE_MS);
     for (const client of clients) client.process.stdin?.write("go\n");
@@ -168,7 +170,7 @@ describe(`reliability on ${runtimeName}: load`, () => {
     // is measured over the second, where a cost per connection would still show.
     const wave = async (first: number) => {
       const clients = Array.from({ length: 5 }, (_, i) =>
-        peer("load-peer.mjs", ["cycles", server.path, "100", (first + i) % 2 === 0 ? "half-closed" : "open"]),
+        peer("load-peer.mjs", ["cycles", String(server.path), "100", (first + i) % 2 === 0 ? "half-closed" : "open"]),
       );
       expect(await linesOf(clients, "the clients' reports")).toEqual(clients.map(() => ({ ok: true, cycles: 100 })));
       expect(await exitsOf(clients)).toEqual(clients.map(() => 0));
@@ -182,7 +184,7 @@ describe(`reliability on ${runtimeName}: load`, () => {
     expect(rss() - rssBefore, "RSS growth over the second wave").toBeLessThan(64 * MiB);
 
     // The same while the peer process lives on: its half-closed connections still end by themselves.
-    const lingering = peer("load-peer.mjs", ["cycles", server.path, "10", "linger"]);
+    const lingering = peer("load-peer.mjs", ["cycles", String(server.path), "10", "linger"]);
     expect(await linesOf([lingering], "the lingering client")).toEqual([{ ok: true, cycles: 10, lingering: true }]);
     await until(() => server.connectionCount === 0, "the lingering client's connections to end", RELEASE_MS).catch(
       () => {},
@@ -308,7 +310,7 @@ describe(`reliability on ${runtimeName}: backpressure`, () => {
     }, 20);
     let report: Record<string, unknown>;
     try {
-      const client = peer("load-peer.mjs", ["flood", server.path, "20000", String(padding), "2000"]);
+      const client = peer("load-peer.mjs", ["flood", String(server.path), "20000", String(padding), "2000"]);
       [report] = (await linesOf([client], "the flooding client's report")) as [Record<string, unknown>];
       expect(await exitsOf([client])).toEqual([0]);
     } finally {

@@ -26,7 +26,12 @@ const unix = (path: string) => ({ transport: "unix", path }) as const;
 
 /** A socket from the adapter, through the shared channel (no half-open timeout: these tests end sides by hand). */
 function channelOf(socket: TransportSocket, path: string): Channel {
-  return new Channel(socket, { path, afterTick: runtime.afterTick, halfOpenTimeout: Number.POSITIVE_INFINITY });
+  return new Channel(socket, {
+    path,
+    afterTick: runtime.afterTick,
+    halfOpenTimeout: Number.POSITIVE_INFINITY,
+    probeOnEnd: true,
+  });
 }
 const decoder = new TextDecoder();
 

@@ -148,7 +148,7 @@ describe(`sockets on ${runtimeName}: the default secure socket root`, () => {
     expect(server.path).toBe(`${xdg}/node-ipc/app.secure`);
     expect(lstatSync(`${xdg}/node-ipc`).isDirectory()).toBe(true);
     expect(modeOf(`${xdg}/node-ipc`)).toBe(0o700);
-    expect(modeOf(server.path)).toBe(0o600);
+    expect(modeOf(String(server.path))).toBe(0o600);
     echo(server);
     const client = await ipc.connect({ id: "secure" });
     expect(client.path).toBe(server.path);
@@ -167,7 +167,7 @@ describe(`sockets on ${runtimeName}: the default secure socket root`, () => {
     expect(server.path).toBe(`${tmp}/node-ipc-${uid}/app.fallback`);
     expect(modeOf(`${tmp}/node-ipc-${uid}`)).toBe(0o700);
     echo(server);
-    await expectEcho(server.path);
+    await expectEcho(String(server.path));
     await server.close();
   });
 

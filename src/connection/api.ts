@@ -1,11 +1,16 @@
 import { type CodecOptions, createCodec } from "../codec/codec.ts";
 import { IpcError } from "../errors.ts";
+import { isNetwork, type NetworkOptions, networkAddress } from "../net/options.ts";
+import { describeAddress, pathOf } from "../transport/address.ts";
 import { Channel, DEFAULT_HALF_OPEN_TIMEOUT } from "../transport/channel.ts";
-import type { Runtime, TransportSocket } from "../transport/contract.ts";
+import type { Address, Runtime, TransportSocket } from "../transport/contract.ts";
 import type { SocketPathOptions } from "../unix/paths.ts";
 import { bindSocket, prepareSocketDirectory, resolveSocketPath } from "../unix/socket-file.ts";
 import { Connection } from "./connection.ts";
-import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
+import { DEFAULT_MAX_CONNECTIONS, Server, type ServerAddress } from "./server.ts";
+
+/** How long `connect()` waits for a connection (and its TLS handshake) by default, in ms. */
+export const DEFAULT_CONNECT_TIMEOUT = 20_000;
 
 /** The byte chunks of raw mode. */
 export type Bytes = Uint8Array<ArrayBuffer>;
@@ -22,8 +27,17 @@ export interface ConnectionOptions extends CodecOptions {
   readonly halfOpenTimeout?: number;
 }
 
-/** Options of `connect()`. */
-export interface ConnectOptions extends SocketPathOptions, ConnectionOptions {
+/**
+ * Options of `connect()`: a Unix socket by `id` or `path`, or a TCP server by `port` (and
+ * `host`), TLS with `tls`.
+ */
+export interface ConnectOptions extends SocketPathOptions, NetworkOptions, ConnectionOptions {
+  /**
+   * Gives up a connection attempt (and its TLS handshake) after this many milliseconds, rejecting
+   * with `ERR_IPC_CONNECT_TIMEOUT`; `Infinity` waits as long as the OS does.
+   * @default 20000
+   */
+  readonly connectTimeout?: number;
   /**
    * Cancels the connection attempt (rejecting with `ERR_IPC_ABORTED`); aborting after it
    * succeeded destroys the connection at once (see `Connection.destroy`).
@@ -32,20 +46,24 @@ export interface ConnectOptions extends SocketPathOptions, ConnectionOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Options of `serve()`. */
-export interface ServeOptions extends SocketPathOptions, ConnectionOptions {
+/**
+ * Options of `serve()`: a Unix socket by `id` or `path`, or a TCP port (and `host`), TLS with
+ * `tls` (which then needs `cert` and `key`).
+ */
+export interface ServeOptions extends SocketPathOptions, NetworkOptions, ConnectionOptions {
   /**
    * The most live connections; past it a new peer is accepted and closed at once, as node-ipc does.
    * @default 100 (node-ipc's default)
    */
   readonly maxConnections?: number;
   /**
-   * Make the socket file readable by everyone (node-ipc's `readableAll`).
+   * Unix sockets only: make the socket file readable by everyone (node-ipc's `readableAll`).
    * @default false (owner only)
    */
   readonly readableAll?: boolean;
   /**
-   * Make the socket file writable by everyone, so any user can connect (node-ipc's `writableAll`).
+   * Unix sockets only: make the socket file writable by everyone, so any user can connect
+   * (node-ipc's `writableAll`).
    * @default false (owner only)
    */
   readonly writableAll?: boolean;
@@ -72,10 +90,12 @@ export interface ServeFunction {
 /** The functions a runtime entry exports, made by {@link createApi}. */
 export interface Api {
   /**
-   * Connects to a server by `id` (socket path `socketRoot + appspace + id`) or by `path`.
-   * Resolves with the {@link Connection} once connected; rejects with `IpcError`
-   * `ERR_IPC_NO_SERVER` when nobody listens there, and with `ERR_IPC_INVALID_OPTION`, before
-   * anything is opened, for an option that cannot work.
+   * Connects to a server by `id` (socket path `socketRoot + appspace + id`) or by `path`, or over
+   * TCP by `port` and `host` (TLS with `tls`). Resolves with the {@link Connection} once connected
+   * (on TLS, once the server's certificate verified); rejects with `IpcError` `ERR_IPC_NO_SERVER`
+   * when nobody listens there, `ERR_IPC_TLS` when the handshake fails, `ERR_IPC_CONNECT_TIMEOUT`
+   * after `connectTimeout`, and with `ERR_IPC_INVALID_OPTION`, before anything is opened, for an
+   * option that cannot work.
    *
    * @example
    * ```ts
@@ -88,9 +108,10 @@ export interface Api {
    */
   readonly connect: ConnectFunction;
   /**
-   * Serves on a Unix socket named by `id` (socket path `socketRoot + appspace + id`) or by `path`.
-   * Resolves with the {@link Server} once it is bound and accepting. Every option is checked
-   * first (`ERR_IPC_INVALID_OPTION`), before any file or socket is made.
+   * Serves on a Unix socket named by `id` (socket path `socketRoot + appspace + id`) or by `path`,
+   * or on a TCP `port` and `host` (TLS with `tls`). Resolves with the {@link Server} once it is
+   * bound and accepting. Every option is checked first (`ERR_IPC_INVALID_OPTION`), before any
+   * file or socket is made.
    *
    * @example
    * ```ts
@@ -112,13 +133,46 @@ export interface Api {
  * @param runtime the adapter (`runtime` of `ipc-streams/node`, `/bun` or `/deno`)
  */
 export function createApi(runtime: Runtime): Api {
+  const newConnection = <In, Out>(
+    socket: TransportSocket,
+    path: string | undefined,
+    settings: ConnectionSettings,
+    options: ConnectOptions | ServeOptions,
+  ): Connection<In, Out> => {
+    const channel = new Channel(socket, {
+      path,
+      afterTick: runtime.afterTick,
+      halfOpenTimeout: settings.halfOpenTimeout,
+      probeOnEnd: path !== undefined,
+    });
+    return new Connection<In, Out>(channel, { path, remoteAddress: socket.remoteAddress, tls: socket.tls }, options);
+  };
+
   const connect = async <In, Out>(options: ConnectOptions): Promise<Connection<In, Out>> => {
     const settings = checkConnectionOptions(options);
-    const path = resolveSocketPath(runtime, options);
+    const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+    if (!(typeof connectTimeout === "number" && connectTimeout > 0)) {
+      throw new IpcError(
+        "ERR_IPC_INVALID_OPTION",
+        "connectTimeout must be a positive number of milliseconds, or Infinity",
+      );
+    }
+    const address: Address = isNetwork(options)
+      ? networkAddress(options, "client")
+      : { transport: "unix", path: resolveSocketPath(runtime, options) };
     const { signal } = settings;
     throwIfAborted(signal);
-    const socket = await untilAborted(runtime.connect({ transport: "unix", path }), signal, (late) => late.close());
-    const connection = new Connection<In, Out>(channelFor(runtime, socket, path, settings), path, options);
+    const socket = await attempt(
+      (attemptSignal) => runtime.connect(address, attemptSignal),
+      signal,
+      connectTimeout,
+      () =>
+        new IpcError(
+          "ERR_IPC_CONNECT_TIMEOUT",
+          `no connection to ${describeAddress(address)} within ${connectTimeout} ms`,
+        ),
+    );
+    const connection = newConnection<In, Out>(socket, pathOf(address), settings, options);
     destroyOnAbort(signal, (reason) => connection.destroy(reason), connection.closed);
     return connection;
   };
@@ -134,28 +188,29 @@ export function createApi(runtime: Runtime): Api {
       });
     }
     for (const name of ["readableAll", "writableAll"] as const) checkBoolean(options[name], name);
-    const path = resolveSocketPath(runtime, options);
+    const network = isNetwork(options);
+    if (network && (options.readableAll !== undefined || options.writableAll !== undefined)) {
+      throw new IpcError("ERR_IPC_INVALID_OPTION", "readableAll and writableAll are options of Unix sockets");
+    }
+    const address: Address = network
+      ? networkAddress(options, "server")
+      : { transport: "unix", path: resolveSocketPath(runtime, options) };
     const { signal } = settings;
     const check = () => throwIfAborted(signal);
-    check();
-    await prepareSocketDirectory(runtime, options);
     check();
 
     let server: Server<In, Out> | undefined;
     const waiting: TransportSocket[] = [];
-    const mode = 0o600 | (options.readableAll ? 0o044 : 0) | (options.writableAll ? 0o022 : 0);
+    const onSocket = (socket: TransportSocket) => (server ? server.accept(socket) : waiting.push(socket));
     const refuseWaiting = () => {
       for (const socket of waiting.splice(0)) socket.close();
     };
-    let bound: Awaited<ReturnType<typeof bindSocket>>;
+    let bound: { readonly address: ServerAddress; unbind(): Promise<void> };
     try {
-      bound = await bindSocket(
-        runtime,
-        path,
-        mode,
-        (socket) => (server ? server.accept(socket) : waiting.push(socket)),
-        check,
-      );
+      bound =
+        address.transport === "unix"
+          ? await bindUnix(runtime, address.path, options, onSocket, check)
+          : await listenNetwork(runtime, address, onSocket);
     } catch (error) {
       refuseWaiting();
       throw error;
@@ -166,9 +221,9 @@ export function createApi(runtime: Runtime): Api {
       throw abortedError(signal);
     }
     server = new Server<In, Out>({
-      path,
+      address: bound.address,
       maxConnections,
-      connection: (socket) => new Connection<In, Out>(channelFor(runtime, socket, path, settings), path, options),
+      connection: (socket) => newConnection<In, Out>(socket, pathOf(address), settings, options),
       unbind: () => bound.unbind(),
     });
     for (const socket of waiting) server.accept(socket);
@@ -178,6 +233,32 @@ export function createApi(runtime: Runtime): Api {
   };
 
   return { connect: connect as ConnectFunction, serve: serve as ServeFunction };
+}
+
+/** Binds a Unix socket file: its directory made, its mode set, a stale socket replaced. */
+async function bindUnix(
+  runtime: Runtime,
+  path: string,
+  options: ServeOptions,
+  onSocket: (socket: TransportSocket) => void,
+  check: () => void,
+): Promise<{ readonly address: ServerAddress; unbind(): Promise<void> }> {
+  await prepareSocketDirectory(runtime, options);
+  check();
+  const mode = 0o600 | (options.readableAll ? 0o044 : 0) | (options.writableAll ? 0o022 : 0);
+  const bound = await bindSocket(runtime, path, mode, onSocket, check);
+  return { address: { transport: "unix", path }, unbind: () => bound.unbind() };
+}
+
+/** Listens on a TCP or TLS port. */
+async function listenNetwork(
+  runtime: Runtime,
+  address: Exclude<Address, { transport: "unix" }>,
+  onSocket: (socket: TransportSocket) => void,
+): Promise<{ readonly address: ServerAddress; unbind(): Promise<void> }> {
+  const listener = await runtime.listen(address, onSocket);
+  const port = listener.port ?? address.port;
+  return { address: { transport: address.transport, host: address.host, port }, unbind: () => listener.close() };
 }
 
 /** The options every connection uses, checked. */
@@ -211,10 +292,6 @@ function checkBoolean(value: unknown, name: string): void {
   }
 }
 
-function channelFor(runtime: Runtime, socket: TransportSocket, path: string, settings: ConnectionSettings): Channel {
-  return new Channel(socket, { path, afterTick: runtime.afterTick, halfOpenTimeout: settings.halfOpenTimeout });
-}
-
 function abortedError(signal: AbortSignal): IpcError {
   return new IpcError("ERR_IPC_ABORTED", "the operation was aborted", { cause: signal.reason });
 }
@@ -223,23 +300,38 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortedError(signal);
 }
 
-/** Waits for `work`, or rejects with `ERR_IPC_ABORTED` when `signal` aborts first. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined, discard: (late: T) => unknown): Promise<T> {
-  if (signal === undefined) return work;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      reject(abortedError(signal));
-      work.then(discard, () => {});
+/**
+ * Runs `work` with a signal of its own, which aborts when `signal` does (rejecting with
+ * `ERR_IPC_ABORTED`) or after `timeout` ms (rejecting with `timedOut()`); the work is told to give
+ * up, and a socket it still delivers afterwards is closed.
+ */
+function attempt(
+  work: (signal: AbortSignal) => Promise<TransportSocket>,
+  signal: AbortSignal | undefined,
+  timeout: number,
+  timedOut: () => IpcError,
+): Promise<TransportSocket> {
+  const controller = new AbortController();
+  return new Promise<TransportSocket>((resolve, reject) => {
+    const giveUp = (error: IpcError) => {
+      controller.abort(error);
+      reject(error);
     };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
+    const onAbort = () => giveUp(abortedError(signal as AbortSignal));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = Number.isFinite(timeout) ? setTimeout(() => giveUp(timedOut()), timeout) : undefined;
+    const settle = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    work(controller.signal).then(
+      (socket) => {
+        settle();
+        if (controller.signal.aborted) socket.close();
+        else resolve(socket);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        settle();
         reject(error);
       },
     );

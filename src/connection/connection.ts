@@ -2,6 +2,7 @@ import { type CodecOptions, createCodec, type MessageCodec } from "../codec/code
 import { event, type IpcEvent } from "../codec/event.ts";
 import { IpcError } from "../errors.ts";
 import type { Channel, SendTiming } from "../transport/channel.ts";
+import type { RemoteAddress, TlsInfo } from "../transport/contract.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
@@ -32,6 +33,16 @@ interface HeldFrame {
   /** Settles the emit's promise: with the send's promise once the frame leaves, or a rejection. */
   readonly resolve: (sent: Promise<void>) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Where a connection goes, as its constructor takes it.
+ * @internal
+ */
+export interface ConnectionPeer {
+  readonly path: string | undefined;
+  readonly remoteAddress: RemoteAddress | undefined;
+  readonly tls: TlsInfo | undefined;
 }
 
 /**
@@ -74,8 +85,15 @@ interface HeldFrame {
  * ```
  */
 export class Connection<In = unknown, Out = In> {
-  /** The socket path this connection goes through. */
-  readonly path: string;
+  /** The socket path this connection goes through, on a Unix socket; `undefined` on TCP and TLS. */
+  readonly path: string | undefined;
+  /** The peer's IP address and port, on TCP and TLS; `undefined` on a Unix socket. */
+  readonly remoteAddress: RemoteAddress | undefined;
+  /**
+   * What the TLS handshake established (`authorized`, the protocol, the peer's certificate with
+   * its SHA-256 fingerprint), on TLS; `undefined` otherwise.
+   */
+  readonly tls: TlsInfo | undefined;
   /** Messages from the peer, in order. Ends when the peer ends its side. */
   readonly readable: ReadableStream<In>;
   /**
@@ -109,11 +127,14 @@ export class Connection<In = unknown, Out = In> {
    * Wraps a connected socket's channel. Called by `connect()` and by servers; not needed in user
    * code.
    * @param channel the socket, through the shared channel
-   * @param path the socket path, for errors and information
+   * @param peer where the connection goes, for errors and information
    * @param options how messages are encoded
    */
-  constructor(channel: Channel, path: string, options: CodecOptions = {}) {
+  constructor(channel: Channel, peer: ConnectionPeer, options: CodecOptions = {}) {
+    const { path } = peer;
     this.path = path;
+    this.remoteAddress = peer.remoteAddress;
+    this.tls = peer.tls;
     this.#channel = channel;
     this.#codec = createCodec(options);
     this.readable = new ReadableStream<In>({
@@ -452,7 +473,7 @@ export class Connection<In = unknown, Out = In> {
   }
 }
 
-function asIpcError(error: unknown, path: string): IpcError {
+function asIpcError(error: unknown, path: string | undefined): IpcError {
   if (error instanceof IpcError) return error;
   return new IpcError("ERR_IPC_CONNECTION_RESET", `the connection broke: ${String(error)}`, { path, cause: error });
 }

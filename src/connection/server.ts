@@ -1,16 +1,28 @@
 import { event } from "../codec/event.ts";
-import type { TransportSocket } from "../transport/contract.ts";
+import type { TransportSocket, UnixAddress } from "../transport/contract.ts";
 import type { Connection } from "./connection.ts";
 
 /** The node-ipc default for `maxConnections`, which we keep. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
+
+/** Where a TCP or TLS server listens. */
+export interface NetworkServerAddress {
+  readonly transport: "tcp" | "tls";
+  /** The address it is bound to, as given (default `"127.0.0.1"`). */
+  readonly host: string;
+  /** The port, the real one when `0` was asked. */
+  readonly port: number;
+}
+
+/** Where a server listens: a Unix socket path, or a TCP or TLS host and port. */
+export type ServerAddress = UnixAddress | NetworkServerAddress;
 
 /**
  * What a server is built from, by `serve()`.
  * @internal
  */
 export interface ServerParts<In, Out> {
-  readonly path: string;
+  readonly address: ServerAddress;
   readonly maxConnections: number;
   /** Wraps an accepted socket. */
   readonly connection: (socket: TransportSocket) => Connection<In, Out>;
@@ -38,8 +50,10 @@ export interface ServerParts<In, Out> {
  * ```
  */
 export class Server<In = unknown, Out = In> {
-  /** The socket path the server listens on. */
-  readonly path: string;
+  /** Where the server listens: `{ transport: "unix", path }` or `{ transport: "tcp" | "tls", host, port }`. */
+  readonly address: ServerAddress;
+  /** The socket path the server listens on, on a Unix socket; `undefined` on TCP and TLS. */
+  readonly path: string | undefined;
   /**
    * Every accepted connection, in order. Also async-iterable. Cancelling it (for example by
    * breaking out of a `for await`) stops accepting new connections; live ones go on.
@@ -63,7 +77,8 @@ export class Server<In = unknown, Out = In> {
    * @internal
    */
   constructor(parts: ServerParts<In, Out>) {
-    this.path = parts.path;
+    this.address = parts.address;
+    this.path = parts.address.transport === "unix" ? parts.address.path : undefined;
     this.#parts = parts;
     this.connections = new ReadableStream<Connection<In, Out>>(
       {
@@ -147,7 +162,7 @@ export class Server<In = unknown, Out = In> {
   }
 
   /**
-   * Stops accepting, removes the socket file, closes every live connection gracefully (their
+   * Stops accepting, removes the socket file (on a Unix socket), closes every live connection gracefully (their
    * written messages are flushed first) and resolves when all of it is done. A peer that stopped
    * reading holds it up; {@link Server.destroy} ends it at once. It always finishes: if the socket
    * file could not be removed, it rejects with that `IpcError` once everything else is done

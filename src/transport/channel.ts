@@ -22,7 +22,7 @@ const BATCH_BYTES = 64 * 1024;
 const HIGH_WATER_BYTES = 64 * 1024;
 /** Spare batch buffers kept for any channel to take, so an idle connection holds none. */
 const POOL_BUFFERS = 16;
-/** Written when the peer ends its side: on a Unix socket it fails at once if the peer is gone. */
+/** Written when the peer ends its side (`probeOnEnd`). */
 const EMPTY = new Uint8Array(0);
 
 const spareBuffers: Uint8Array[] = [];
@@ -40,8 +40,8 @@ export type SendTiming = "now" | "tick" | "more";
 
 /** How a channel behaves; set by the connection that owns it. */
 export interface ChannelOptions {
-  /** The socket path (or address), for errors. */
-  readonly path: string;
+  /** The socket path, for errors, on a Unix socket. */
+  readonly path: string | undefined;
   /** Runs a callback once the current run of microtasks is done (the runtime's `nextTick`). */
   readonly afterTick: (callback: () => void) => void;
   /**
@@ -49,6 +49,11 @@ export interface ChannelOptions {
    * milliseconds; `Infinity` keeps it open until closed.
    */
   readonly halfOpenTimeout: number;
+  /**
+   * When the peer ends its side, write zero bytes to learn at once whether it is gone entirely:
+   * on a Unix socket that fails when it is; TCP cannot tell, so there it is off.
+   */
+  readonly probeOnEnd: boolean;
 }
 
 /** Bytes waiting to be written together: text, copied bytes, or one large chunk by reference. */
@@ -263,7 +268,7 @@ export class Channel implements SocketEvents {
       return;
     }
     if (this.#ending !== undefined) return;
-    if (!this.#inFlight && this.#queue.length === 0) this.#probe();
+    if (this.#options.probeOnEnd && !this.#inFlight && this.#queue.length === 0) this.#probe();
     if (this.#options.halfOpenTimeout !== Number.POSITIVE_INFINITY) {
       this.#lastSend = Date.now();
       this.#armHalfOpenTimer(this.#options.halfOpenTimeout);

@@ -15,11 +15,78 @@ export interface UnixAddress {
   readonly path: string;
 }
 
+/** A TCP endpoint. */
+export interface TcpAddress {
+  readonly transport: "tcp";
+  /** An IP address or host name (`"127.0.0.1"`, `"::1"`, `"localhost"`). */
+  readonly host: string;
+  /** The port; `0` asks `listen` for a free one. */
+  readonly port: number;
+}
+
+/** A TCP endpoint with TLS on top. */
+export interface TlsAddress {
+  readonly transport: "tls";
+  readonly host: string;
+  readonly port: number;
+  /** The TLS settings, checked and completed by the shared code. */
+  readonly tls: TlsSettings;
+}
+
 /**
- * Where a server listens or a client connects, as a tagged union on `transport`. Only `unix`
- * exists today; other transports join as further variants without changing the shared code.
+ * TLS settings as an adapter receives them: PEM text, defaults filled in. A server has `cert` and
+ * `key`; a client sends them only for mutual TLS.
  */
-export type Address = UnixAddress;
+export interface TlsSettings {
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  /** Trusted CAs; `undefined` means the runtime's system store. */
+  readonly ca: readonly string[] | undefined;
+  /** Server: ask clients for a certificate. */
+  readonly requestCert: boolean;
+  /**
+   * Client: refuse a server whose certificate does not verify (CA and host name). Server with
+   * `requestCert`: refuse a client whose certificate does not verify.
+   */
+  readonly rejectUnauthorized: boolean;
+  /** Client: the host name to send (SNI) and to check the certificate against. */
+  readonly servername: string | undefined;
+}
+
+/**
+ * Where a server listens or a client connects, as a tagged union on `transport`. Adapters handle
+ * every variant; the shared code never looks past the tag.
+ */
+export type Address = UnixAddress | TcpAddress | TlsAddress;
+
+/** The far end of a TCP or TLS connection. */
+export interface RemoteAddress {
+  /** The peer's IP address (`"127.0.0.1"`, `"::1"`). */
+  readonly host: string;
+  readonly port: number;
+}
+
+/** What a TLS connection's handshake established. */
+export interface TlsInfo {
+  /** The peer's certificate verified (always true where unverified peers are refused). */
+  readonly authorized: boolean;
+  /** Why the peer's certificate did not verify, when it did not. */
+  readonly authorizationError: string | undefined;
+  /** The negotiated protocol version, such as `"TLSv1.3"`. */
+  readonly protocol: string | undefined;
+  /** The peer's certificate, when it sent one. */
+  readonly peerCertificate: PeerCertificate | undefined;
+}
+
+/** The facts of a peer certificate that identify it. */
+export interface PeerCertificate {
+  /** The subject's fields, such as `{ CN: "localhost" }`. */
+  readonly subject: Readonly<Record<string, string>>;
+  /** The SHA-256 fingerprint as colon-separated upper-case hex, as `openssl x509 -fingerprint -sha256` prints it. */
+  readonly fingerprint256: string;
+  /** The end of its validity, as the runtime prints it. */
+  readonly validTo: string;
+}
 
 /** What a {@link TransportSocket} reports to the channel that owns it. */
 export interface SocketEvents {
@@ -39,6 +106,10 @@ export interface SocketEvents {
  * (`src/transport/channel.ts`) builds everything else on these calls.
  */
 export interface TransportSocket {
+  /** The peer's address, on TCP and TLS. */
+  readonly remoteAddress?: RemoteAddress | undefined;
+  /** The handshake's outcome, on TLS. */
+  readonly tls?: TlsInfo | undefined;
   /** Starts reporting to `events`; called once, before any other call. The socket starts paused. */
   open(events: SocketEvents): void;
   /** Stops reading from the OS until {@link TransportSocket.resume}: the kernel's buffer holds the rest. */
@@ -62,6 +133,8 @@ export interface TransportSocket {
 
 /** A bound, listening socket. */
 export interface Listener {
+  /** The port it listens on, for TCP and TLS (the real one when `0` was asked). */
+  readonly port?: number;
   /** Stops accepting and releases the listening socket. Never rejects. */
   close(): Promise<void>;
 }
@@ -112,13 +185,17 @@ export interface Runtime {
   /** Reads the environment for the default socket root. */
   socketRootEnvironment(): SocketRootEnvironment;
   /**
-   * Connects. Rejects with `IpcError` `ERR_IPC_NO_SERVER` when nobody listens there (for a Unix
-   * socket: no file, or a stale socket), `ERR_IPC_SYSTEM` for anything else.
+   * Connects, and on TLS completes the handshake. Rejects with `IpcError` `ERR_IPC_NO_SERVER`
+   * when nobody listens there (for a Unix socket: no file, or a stale socket), `ERR_IPC_TLS` when
+   * the handshake fails, `ERR_IPC_UNSUPPORTED` for a setting the runtime cannot honour,
+   * `ERR_IPC_SYSTEM` for anything else. Once `signal` aborts, the attempt is abandoned and its
+   * socket released; the promise may then reject with any error.
    */
-  connect(address: Address): Promise<TransportSocket>;
+  connect(address: Address, signal?: AbortSignal): Promise<TransportSocket>;
   /**
-   * Binds and listens; `onSocket` receives each accepted socket. Rejects with
-   * `ERR_IPC_ADDRESS_IN_USE` when the address is taken, `ERR_IPC_SYSTEM` otherwise.
+   * Binds and listens; `onSocket` receives each accepted socket (on TLS, once its handshake
+   * succeeded). Rejects with `ERR_IPC_ADDRESS_IN_USE` when the address is taken,
+   * `ERR_IPC_UNSUPPORTED` for a setting the runtime cannot honour, `ERR_IPC_SYSTEM` otherwise.
    */
   listen(address: Address, onSocket: (socket: TransportSocket) => void): Promise<Listener>;
   /** Runs `callback` once the current run of microtasks is done (`process.nextTick`). */

@@ -1,4 +1,5 @@
 import type { Socket, SocketHandler } from "bun";
+import { IpcError } from "../../errors.ts";
 import type { Runtime } from "../../transport/contract.ts";
 import { nodeSystem, systemError } from "../node/system.ts";
 import { BunSocket, socketHandlers } from "./socket.ts";
@@ -40,39 +41,46 @@ export const bunRuntime: Runtime = {
   name: "bun",
 
   async connect(address) {
-    const { path } = address;
-    const socket = new BunSocket(path);
+    if (address.transport === "tls") throw unsupportedTls();
+    const socket = new BunSocket(address);
     try {
-      await Bun.connect<BunSocket>({ unix: path, allowHalfOpen: true, data: socket, socket: connectHandlers });
+      const options = { allowHalfOpen: true, data: socket, socket: connectHandlers };
+      await (address.transport === "unix"
+        ? Bun.connect<BunSocket>({ ...options, unix: address.path })
+        : Bun.connect<BunSocket>({ ...options, hostname: address.host, port: address.port }));
     } catch (error) {
-      throw systemError(error, path, "connect to");
+      throw systemError(error, address, "connect to");
     }
     return socket;
   },
 
   listen(address, onSocket) {
-    const { path } = address;
-    let listener: { stop(closeActiveConnections?: boolean): void };
+    if (address.transport === "tls") return Promise.reject(unsupportedTls());
+    let listener: { readonly port?: number; stop(closeActiveConnections?: boolean): void };
     try {
-      listener = Bun.listen<BunSocket>({
-        unix: path,
+      const options = {
         allowHalfOpen: true,
         socket: {
           ...socketHandlers,
           open(socket: Socket<BunSocket>) {
             // Each accepted socket gets its own object in `data`.
-            const accepted = new BunSocket(path);
+            const accepted = new BunSocket(address);
             accepted.attach(socket);
             socket.data = accepted;
             onSocket(accepted);
           },
         } satisfies SocketHandler<BunSocket, "uint8array"> as unknown as Handlers,
-      });
+      };
+      listener =
+        address.transport === "unix"
+          ? Bun.listen<BunSocket>({ ...options, unix: address.path })
+          : Bun.listen<BunSocket>({ ...options, hostname: address.host, port: address.port });
     } catch (error) {
       // Bun.listen binds synchronously and throws.
-      return Promise.reject(systemError(error, path, "listen on"));
+      return Promise.reject(systemError(error, address, "listen on"));
     }
     return Promise.resolve({
+      ...(address.transport !== "unix" && { port: listener.port }),
       close() {
         // Stops accepting at once; live connections are closed by the shared code.
         listener.stop(false);
@@ -83,3 +91,11 @@ export const bunRuntime: Runtime = {
 
   ...nodeSystem,
 };
+
+/** TLS on Bun is not built yet: refused loudly rather than served in plain text. */
+function unsupportedTls(): IpcError {
+  return new IpcError(
+    "ERR_IPC_UNSUPPORTED",
+    "TLS is not available on Bun yet in ipc-streams; use TCP or a Unix socket",
+  );
+}

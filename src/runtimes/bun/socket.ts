@@ -1,6 +1,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { IpcError } from "../../errors.ts";
-import type { SocketEvents, TransportSocket } from "../../transport/contract.ts";
+import { pathOf } from "../../transport/address.ts";
+import type { Address, RemoteAddress, SocketEvents, TransportSocket } from "../../transport/contract.ts";
 
 const textEncoder = new TextEncoder();
 
@@ -13,7 +14,8 @@ const textEncoder = new TextEncoder();
  * @internal Used by the Bun runtime adapter only.
  */
 export class BunSocket implements TransportSocket {
-  readonly #path: string;
+  readonly #path: string | undefined;
+  readonly #network: boolean;
   #socket: Socket<BunSocket> | undefined;
   #events: SocketEvents | undefined;
   /** Callbacks that came before `open()`, in order. */
@@ -27,14 +29,22 @@ export class BunSocket implements TransportSocket {
   #resolveWrite: (() => void) | undefined;
   #rejectWrite: ((error: IpcError) => void) | undefined;
 
-  /** @param path the socket path, for errors */
-  constructor(path: string) {
-    this.#path = path;
+  /** @param address where it connects or was accepted, for errors and information */
+  constructor(address: Address) {
+    this.#path = pathOf(address);
+    this.#network = address.transport !== "unix";
   }
 
   /** Binds this object to its Bun socket; called from the `open` callback. */
   attach(socket: Socket<BunSocket>): void {
     this.#socket = socket;
+    if (this.#network) socket.setNoDelay(true);
+  }
+
+  get remoteAddress(): RemoteAddress | undefined {
+    const socket = this.#socket;
+    if (!this.#network || socket === undefined) return undefined;
+    return { host: socket.remoteAddress, port: socket.remotePort };
   }
 
   open(events: SocketEvents): void {
@@ -139,7 +149,7 @@ export class BunSocket implements TransportSocket {
 }
 
 /** A socket error as an `IpcError`: a broken pipe means the peer is gone. */
-function toIpcError(error: Error, path: string): IpcError {
+function toIpcError(error: Error, path: string | undefined): IpcError {
   const code = (error as { code?: string }).code ?? error.message;
   if (code === "EPIPE") return new IpcError("ERR_IPC_CLOSED", `the peer is gone (${code})`, { path, cause: error });
   return new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${code}`, { path, cause: error });

@@ -1,6 +1,8 @@
 import { nextTick } from "node:process";
 import { IpcError } from "../../errors.ts";
+import { describeAddress, pathOf } from "../../transport/address.ts";
 import type {
+  Address,
   FileSystem,
   Listener,
   PathInfo,
@@ -9,6 +11,14 @@ import type {
   TransportSocket,
 } from "../../transport/contract.ts";
 import { denoSocket } from "./socket.ts";
+
+/** TLS on Deno is not built yet: refused loudly rather than served in plain text. */
+function unsupportedTls(): IpcError {
+  return new IpcError(
+    "ERR_IPC_UNSUPPORTED",
+    "TLS is not available on Deno yet in ipc-streams; use TCP or a Unix socket",
+  );
+}
 
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
 const ACCEPT_RETRY_DELAY_MS = 50;
@@ -47,24 +57,32 @@ export const denoRuntime: Runtime = {
     };
   },
 
-  async connect(address) {
-    const { path } = address;
+  async connect(address, signal) {
+    if (address.transport === "tls") throw unsupportedTls();
     try {
-      return denoSocket(await Deno.connect({ transport: "unix", path }), path);
+      const conn =
+        address.transport === "unix"
+          ? await Deno.connect({ transport: "unix", path: address.path })
+          : await Deno.connect({ hostname: address.host, port: address.port, ...(signal && { signal }) });
+      return denoSocket(conn, address);
     } catch (error) {
-      throw systemError(error, path, "connect to");
+      throw systemError(error, describeAddress(address), "connect to", pathOf(address));
     }
   },
 
   listen(address, onSocket) {
-    const { path } = address;
-    let listener: Deno.UnixListener;
+    if (address.transport === "tls") return Promise.reject(unsupportedTls());
+    let listener: Deno.Listener;
     try {
-      listener = Deno.listen({ transport: "unix", path });
+      listener =
+        address.transport === "unix"
+          ? Deno.listen({ transport: "unix", path: address.path })
+          : Deno.listen({ hostname: address.host, port: address.port });
     } catch (error) {
-      return Promise.reject(systemError(error, path, "listen on"));
+      return Promise.reject(systemError(error, describeAddress(address), "listen on", pathOf(address)));
     }
-    return Promise.resolve(acceptLoop(listener, path, onSocket));
+    const port = listener.addr.transport === "tcp" ? listener.addr.port : undefined;
+    return Promise.resolve({ ...acceptLoop(listener, address, onSocket), ...(port !== undefined && { port }) });
   },
 
   afterTick(callback) {
@@ -139,11 +157,11 @@ export const denoRuntime: Runtime = {
 };
 
 /** Accepts connections until closed; `close()` ends the loop and never rejects. */
-function acceptLoop(listener: Deno.UnixListener, path: string, onSocket: (socket: TransportSocket) => void): Listener {
+function acceptLoop(listener: Deno.Listener, address: Address, onSocket: (socket: TransportSocket) => void): Listener {
   let closing = false;
   const loop = (async () => {
     while (!closing) {
-      let conn: Deno.UnixConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -153,7 +171,7 @@ function acceptLoop(listener: Deno.UnixListener, path: string, onSocket: (socket
         if (!(error instanceof Deno.errors.ConnectionAborted)) await delay(ACCEPT_RETRY_DELAY_MS);
         continue;
       }
-      const socket = denoSocket(conn, path);
+      const socket = denoSocket(conn, address);
       if (closing) socket.close();
       else onSocket(socket);
     }
@@ -207,8 +225,8 @@ function permissionError(error: unknown, what: string, flag: string): IpcError {
   );
 }
 
-function systemError(error: unknown, path: string, action: string): IpcError {
-  const details = { path, cause: error };
+function systemError(error: unknown, path: string, action: string, filePath: string | undefined = path): IpcError {
+  const details = { path: filePath, cause: error };
   if (
     action === "connect to" &&
     (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.ConnectionRefused)

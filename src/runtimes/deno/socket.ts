@@ -1,5 +1,6 @@
 import { IpcError } from "../../errors.ts";
-import type { SocketEvents, TransportSocket } from "../../transport/contract.ts";
+import { describeAddress, pathOf } from "../../transport/address.ts";
+import type { Address, SocketEvents, TransportSocket } from "../../transport/contract.ts";
 
 /** Bytes asked of the OS per read while data keeps coming, and while the socket is quiet. */
 const LARGE_READ = 64 * 1024;
@@ -19,7 +20,11 @@ const spareBuffers: Uint8Array[] = [];
  * while the socket is quiet, so an idle connection's pending read holds little, and for 64 KiB
  * once a read came back full. Every chunk handed out is fresh.
  */
-export function denoSocket(conn: Deno.Conn, path: string): TransportSocket {
+export function denoSocket(conn: Deno.Conn, address: Address): TransportSocket {
+  const path = pathOf(address);
+  const name = describeAddress(address);
+  const remote = conn.remoteAddr;
+  if (remote.transport === "tcp") (conn as Deno.TcpConn).setNoDelay(true);
   let events: SocketEvents | undefined;
   let paused = true;
   let reading = false;
@@ -42,7 +47,7 @@ export function denoSocket(conn: Deno.Conn, path: string): TransportSocket {
 
   /** Records why the socket broke, and releases it. */
   const broke = (error: unknown, action: string): IpcError => {
-    failure ??= toIpcError(error, path, action);
+    failure ??= toIpcError(error, path, name, action);
     close();
     return failure;
   };
@@ -97,6 +102,7 @@ export function denoSocket(conn: Deno.Conn, path: string): TransportSocket {
   };
 
   return {
+    ...(remote.transport === "tcp" && { remoteAddress: { host: remote.hostname, port: remote.port } }),
     open(reportTo) {
       events = reportTo;
     },
@@ -128,11 +134,11 @@ export function denoSocket(conn: Deno.Conn, path: string): TransportSocket {
 }
 
 /** A Deno I/O error as an `IpcError`: a broken pipe means the peer is gone. */
-function toIpcError(error: unknown, path: string, action: string): IpcError {
+function toIpcError(error: unknown, path: string | undefined, name: string, action: string): IpcError {
   const details = { path, cause: error };
   const description = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   if (error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.BadResource) {
-    return new IpcError("ERR_IPC_CLOSED", `cannot ${action} ${path}: the peer is gone (${description})`, details);
+    return new IpcError("ERR_IPC_CLOSED", `cannot ${action} ${name}: the peer is gone (${description})`, details);
   }
-  return new IpcError("ERR_IPC_CONNECTION_RESET", `cannot ${action} ${path}: ${description}`, details);
+  return new IpcError("ERR_IPC_CONNECTION_RESET", `cannot ${action} ${name}: ${description}`, details);
 }

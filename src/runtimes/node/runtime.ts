@@ -1,12 +1,14 @@
-import { createConnection, createServer } from "node:net";
-import type { Runtime } from "../../transport/contract.ts";
+import { createConnection, createServer, isIP, type Server, type Socket } from "node:net";
+import { connect as connectTls, createServer as createTlsServer } from "node:tls";
+import type { Address, Listener, Runtime } from "../../transport/contract.ts";
 import { nodeSocket } from "./socket.ts";
 import { nodeSystem, systemError } from "./system.ts";
+import { nodeTlsOptions } from "./tls.ts";
 
 /**
- * The Node.js runtime adapter: `node:net` sockets (half-open allowed) and `node:fs`. `serve()`
- * and `connect()` of `ipc-streams/node` use it; it is exported as `runtime` for code written
- * against the {@link Runtime} contract.
+ * The Node.js runtime adapter: `node:net` and `node:tls` sockets (half-open allowed) and
+ * `node:fs`. `serve()` and `connect()` of `ipc-streams/node` use it; it is exported as `runtime`
+ * for code written against the {@link Runtime} contract.
  *
  * @example
  * ```ts
@@ -21,40 +23,98 @@ import { nodeSystem, systemError } from "./system.ts";
 export const nodeRuntime: Runtime = {
   name: "node",
 
-  connect(address) {
-    const { path } = address;
+  connect(address, signal) {
     return new Promise((resolve, reject) => {
-      const socket = createConnection({ path, allowHalfOpen: true });
-      const onError = (error: Error) => reject(systemError(error, path, "connect to"));
-      socket.once("error", onError);
-      socket.once("connect", () => {
+      const socket = openSocket(address);
+      const onError = (error: Error) => {
+        signal?.removeEventListener("abort", onAbort);
+        socket.destroy();
+        reject(systemError(error, address, "connect to"));
+      };
+      const onAbort = () => {
         socket.off("error", onError);
-        resolve(nodeSocket(socket, path));
+        socket.on("error", () => {});
+        socket.destroy();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      socket.once("error", onError);
+      socket.once(address.transport === "tls" ? "secureConnect" : "connect", () => {
+        signal?.removeEventListener("abort", onAbort);
+        socket.off("error", onError);
+        resolve(nodeSocket(socket, address));
       });
     });
   },
 
   listen(address, onSocket) {
-    const { path } = address;
     return new Promise((resolve, reject) => {
-      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-        onSocket(nodeSocket(socket, path));
-      });
-      server.once("error", (error: Error) => reject(systemError(error, path, "listen on")));
-      server.listen(path, () => {
+      const accept = (socket: Socket) => onSocket(nodeSocket(socket, address));
+      const server = listeningServer(address, accept);
+      server.once("error", (error: Error) => reject(systemError(error, address, "listen on")));
+      const ready = () => {
         // Accept errors (out of descriptors, say) leave the server listening; nothing to report.
         server.on("error", () => {});
-        resolve({
-          close() {
-            // Stops accepting at once; live connections are closed by the shared code, so the
-            // callback that waits for them is not awaited.
-            server.close();
-            return Promise.resolve();
-          },
-        });
-      });
+        resolve(listenerOf(server));
+      };
+      if (address.transport === "unix") server.listen(address.path, ready);
+      else server.listen({ host: address.host, port: address.port }, ready);
     });
   },
 
   ...nodeSystem,
 };
+
+/** Starts connecting to `address`. */
+function openSocket(address: Address): Socket {
+  switch (address.transport) {
+    case "unix":
+      return createConnection({ path: address.path, allowHalfOpen: true });
+    case "tcp":
+      return createConnection({ host: address.host, port: address.port, allowHalfOpen: true, noDelay: true });
+    case "tls": {
+      const { host, port } = address;
+      return connectTls({
+        host,
+        port,
+        allowHalfOpen: true,
+        noDelay: true,
+        ...nodeTlsOptions(address.tls, host, isIP(host) !== 0),
+      });
+    }
+  }
+}
+
+/** A server for `address` whose sockets start paused; a TLS one hands over only sockets that passed the handshake. */
+function listeningServer(address: Address, accept: (socket: Socket) => void): Server {
+  if (address.transport !== "tls") {
+    return createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, accept);
+  }
+  const { tls } = address;
+  const server = createTlsServer(
+    {
+      // Not paused on connect: the handshake must read. Data after it waits in the socket until `open()`.
+      allowHalfOpen: true,
+      noDelay: true,
+      ...nodeTlsOptions(tls, undefined, false),
+      requestCert: tls.requestCert,
+    },
+    accept,
+  );
+  // A client that fails the handshake is dropped; it never becomes a connection.
+  server.on("tlsClientError", () => {});
+  return server;
+}
+
+function listenerOf(server: Server): Listener {
+  const bound = server.address();
+  return {
+    ...(bound !== null && typeof bound === "object" && { port: bound.port }),
+    close() {
+      // Stops accepting at once; live connections are closed by the shared code, so the
+      // callback that waits for them is not awaited.
+      server.close();
+      return Promise.resolve();
+    },
+  };
+}

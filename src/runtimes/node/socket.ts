@@ -1,16 +1,22 @@
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { IpcError } from "../../errors.ts";
-import type { SocketEvents, TransportSocket } from "../../transport/contract.ts";
+import { isTlsErrorCode } from "../../net/tls-errors.ts";
+import { pathOf } from "../../transport/address.ts";
+import type { Address, SocketEvents, TransportSocket } from "../../transport/contract.ts";
+import { tlsInfoOf } from "./tls.ts";
 
 const NOTHING = new Uint8Array(0);
 
 /**
- * A connected `net.Socket` (made with `allowHalfOpen: true`) as a {@link TransportSocket}. Node
+ * A connected `net.Socket` or `tls.TLSSocket` (made with `allowHalfOpen: true`; a TLS one after
+ * its handshake) as a {@link TransportSocket}. Node
  * tries every write at once; when the kernel took it all, the bytes have left Node's buffer before
  * `socket.write` returns, and there is nothing to wait for. Otherwise the write is done once Node
  * has written the rest, which the callback of an empty write queued behind it tells.
  */
-export function nodeSocket(socket: Socket, path: string): TransportSocket {
+export function nodeSocket(socket: Socket, address: Address): TransportSocket {
+  const path = pathOf(address);
   let failure: IpcError | undefined;
   let waiting: { resolve(): void; reject(error: IpcError): void } | undefined;
   // Called once the bytes of the write Node could not finish at once are written (a zero-length
@@ -29,8 +35,13 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
   // Listened for at once: an accepted socket may wait to be opened, and an unheard error would crash.
   socket.on("error", (error: Error) => {
     failure ??= toIpcError(error, path);
+    // Node closes a socket after an error; closing it now keeps a TLS alert from reading as a clean end.
+    socket.destroy();
   });
+  const network = address.transport !== "unix";
   return {
+    ...(network && { remoteAddress: { host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 } }),
+    ...(address.transport === "tls" && { tls: tlsInfoOf(socket as TLSSocket) }),
     open(events: SocketEvents) {
       socket.pause();
       socket.on("data", (chunk: Buffer) => {
@@ -82,11 +93,17 @@ export function nodeSocket(socket: Socket, path: string): TransportSocket {
   };
 }
 
-/** A socket error as an `IpcError`: a broken pipe means the peer is gone. */
-function toIpcError(error: NodeJS.ErrnoException, path: string): IpcError {
+/**
+ * A socket error as an `IpcError`: a broken pipe means the peer is gone; a TLS alert after the
+ * handshake (with TLS 1.3, a server refuses a client's certificate only then) is `ERR_IPC_TLS`.
+ */
+function toIpcError(error: NodeJS.ErrnoException, path: string | undefined): IpcError {
   const code = error.code ?? error.message;
   if (code === "EPIPE" || code === "ERR_STREAM_DESTROYED") {
     return new IpcError("ERR_IPC_CLOSED", `the peer is gone (${code})`, { path, cause: error });
+  }
+  if (isTlsErrorCode(code)) {
+    return new IpcError("ERR_IPC_TLS", `the peer ended the TLS session: ${error.message}`, { path, cause: error });
   }
   return new IpcError("ERR_IPC_CONNECTION_RESET", `socket error: ${code}`, { path, cause: error });
 }

@@ -1,7 +1,9 @@
 import { chmod, link, lstat, mkdir, rename, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { IpcError } from "../../errors.ts";
-import type { FileSystem, PathInfo, SocketRootEnvironment } from "../../transport/contract.ts";
+import { isTlsErrorCode } from "../../net/tls-errors.ts";
+import { describeAddress, pathOf } from "../../transport/address.ts";
+import type { Address, FileSystem, PathInfo, SocketRootEnvironment } from "../../transport/contract.ts";
 
 /**
  * The parts of a runtime adapter that only need `node:fs`, `node:os` and `process`: shared by the
@@ -89,19 +91,30 @@ interface ErrnoError extends Error {
 
 /**
  * Maps a failed system call to an `IpcError`. Only a connect can mean "no server": `ENOENT` (no
- * file) or `ECONNREFUSED` (a stale socket, or not a socket).
+ * file), `ECONNREFUSED` (a stale socket, not a socket, or a closed port) or an unreachable host.
+ * TLS failures are `ERR_IPC_TLS`.
  *
+ * @param where the socket path or the address concerned
  * @param action what was attempted, for the message ("connect to", "listen on", …)
  */
-export function systemError(error: unknown, path: string, action: string): IpcError {
+export function systemError(error: unknown, where: string | Address, action: string): IpcError {
   const code = (error as ErrnoError).code ?? "";
+  const path = typeof where === "string" ? where : pathOf(where);
+  const name = typeof where === "string" ? where : describeAddress(where);
   const details = { path, cause: error };
-  if (action === "connect to" && (code === "ENOENT" || code === "ECONNREFUSED")) {
-    return new IpcError("ERR_IPC_NO_SERVER", `cannot ${action} ${path}: no server is listening (${code})`, details);
+  const reason = code || (error instanceof Error ? error.message : String(error));
+  if (action === "connect to" && NO_SERVER_CODES.has(code)) {
+    return new IpcError("ERR_IPC_NO_SERVER", `cannot ${action} ${name}: no server is listening (${code})`, details);
+  }
+  if (isTlsErrorCode(code)) {
+    const message = error instanceof Error && error.message !== code ? `${code}: ${error.message}` : code;
+    return new IpcError("ERR_IPC_TLS", `TLS handshake with ${name} failed: ${message}`, details);
   }
   if (code === "EADDRINUSE" || code === "EEXIST") {
-    return new IpcError("ERR_IPC_ADDRESS_IN_USE", `cannot ${action} ${path}: address in use`, details);
+    return new IpcError("ERR_IPC_ADDRESS_IN_USE", `cannot ${action} ${name}: address in use`, details);
   }
-  const reason = code || (error instanceof Error ? error.message : String(error));
-  return new IpcError("ERR_IPC_SYSTEM", `cannot ${action} ${path}: ${reason}`, details);
+  return new IpcError("ERR_IPC_SYSTEM", `cannot ${action} ${name}: ${reason}`, details);
 }
+
+/** Connect errors that mean nobody answers there. */
+const NO_SERVER_CODES = new Set(["ENOENT", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);

@@ -1,0 +1,165 @@
+/**
+ * The options of the network transports (TCP, and TLS on top of it): which ones make a TCP or TLS
+ * address, their defaults, and their checks, all done before anything is opened.
+ *
+ * @module
+ */
+import { IpcError } from "../errors.ts";
+import type { TcpAddress, TlsAddress, TlsSettings } from "../transport/contract.ts";
+
+/** The host `serve()` and `connect()` use when none is given: loopback, node-ipc's `networkHost`. */
+export const DEFAULT_HOST = "127.0.0.1";
+
+/** PEM text, as a string or its bytes (the caller reads the files). */
+export type Pem = string | Uint8Array;
+
+/**
+ * TLS options, on `serve()` and `connect()`. They mean what Node's `tls` options of the same
+ * names mean; node-ipc's `config.tls` names are in the README.
+ */
+export interface TlsOptions {
+  /**
+   * The certificate chain to present (node-ipc's `tls.public`). Required on a server; on a
+   * client, sent for mutual TLS (with `key`).
+   */
+  readonly cert?: Pem;
+  /** The private key of `cert` (node-ipc's `tls.private`). */
+  readonly key?: Pem;
+  /**
+   * The CAs to trust (node-ipc's `tls.trustedConnections`): a client verifies the server against
+   * them, a server with `requestCert` its clients.
+   * @default the runtime's system store
+   */
+  readonly ca?: Pem | readonly Pem[];
+  /**
+   * Server only: ask each client for a certificate; with `rejectUnauthorized` (the default), a
+   * client without a valid one is refused during the handshake.
+   * @default false
+   */
+  readonly requestCert?: boolean;
+  /**
+   * Refuse a peer whose certificate does not verify: on a client, the server's (its CA and its
+   * host name); on a server with `requestCert`, the client's. Only `false` turns it off.
+   * @default true
+   */
+  readonly rejectUnauthorized?: boolean;
+  /**
+   * Client only: the host name sent in the handshake (SNI) and checked against the server's
+   * certificate.
+   * @default `host`
+   */
+  readonly servername?: string;
+}
+
+/** Options that select and tune a TCP (or, with `tls`, TLS) address. */
+export interface NetworkOptions {
+  /**
+   * The TCP port. Giving it selects TCP (TLS with `tls`) instead of a Unix socket; `serve()` takes
+   * `0` for a free port (then see `server.address`).
+   */
+  readonly port?: number;
+  /**
+   * The IP address or host name.
+   * @default "127.0.0.1"
+   */
+  readonly host?: string;
+  /** TLS on top of TCP; needs `port`. */
+  readonly tls?: TlsOptions;
+}
+
+/** Which side the options are for. */
+export type Side = "server" | "client";
+
+/** Whether the options ask for a network transport rather than a Unix socket. */
+export function isNetwork(options: NetworkOptions): boolean {
+  return options.port !== undefined || options.host !== undefined || options.tls !== undefined;
+}
+
+/**
+ * The TCP or TLS address that `options` name, checked: a port in range, a host, and TLS settings
+ * that can work for `side`. Throws `ERR_IPC_INVALID_OPTION`.
+ *
+ * @example
+ * ```ts
+ * networkAddress({ port: 8000 }, "client"); // { transport: "tcp", host: "127.0.0.1", port: 8000 }
+ * ```
+ */
+export function networkAddress(
+  options: NetworkOptions & { readonly id?: unknown; readonly path?: unknown },
+  side: Side,
+): TcpAddress | TlsAddress {
+  if (options.id !== undefined || options.path !== undefined) {
+    throw invalid("give either a Unix socket (id or path) or a network address (port), not both");
+  }
+  const { port, host = DEFAULT_HOST, tls } = options;
+  const lowest = side === "server" ? 0 : 1;
+  if (port === undefined) throw invalid("port is required for TCP and TLS");
+  if (!(Number.isInteger(port) && port >= lowest && port <= 65535)) {
+    throw invalid(`port must be an integer from ${lowest} to 65535`);
+  }
+  if (typeof host !== "string" || host.length === 0) throw invalid("host must be a non-empty string");
+  const bare = unbracketed(host);
+  if (tls === undefined) return { transport: "tcp", host: bare, port };
+  return { transport: "tls", host: bare, port, tls: tlsSettings(tls, side) };
+}
+
+/** `host:port`, with brackets around an IPv6 address, for messages. */
+export function describeEndpoint(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function tlsSettings(tls: TlsOptions, side: Side): TlsSettings {
+  if (tls === null || typeof tls !== "object") throw invalid("tls must be an object of TLS options");
+  const cert = pemOption(tls.cert, "tls.cert");
+  const key = pemOption(tls.key, "tls.key");
+  const ca = tls.ca === undefined ? undefined : (Array.isArray(tls.ca) ? tls.ca : [tls.ca]).map(caEntry);
+  for (const name of ["requestCert", "rejectUnauthorized"] as const) {
+    if (tls[name] !== undefined && typeof tls[name] !== "boolean") throw invalid(`tls.${name} must be true or false`);
+  }
+  if (side === "server") {
+    if (cert === undefined || key === undefined) throw invalid("a TLS server needs tls.cert and tls.key");
+    if (tls.servername !== undefined) throw invalid("tls.servername is a client option");
+  } else {
+    if ((cert === undefined) !== (key === undefined)) {
+      throw invalid("a TLS client certificate needs both tls.cert and tls.key");
+    }
+    if (tls.requestCert !== undefined) throw invalid("tls.requestCert is a server option");
+    if (tls.servername !== undefined && (typeof tls.servername !== "string" || tls.servername.length === 0)) {
+      throw invalid("tls.servername must be a non-empty string");
+    }
+  }
+  return {
+    cert,
+    key,
+    ca,
+    requestCert: tls.requestCert ?? false,
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    servername: tls.servername,
+  };
+}
+
+function caEntry(entry: unknown, index: number): string {
+  const pem = pemOption(entry, `tls.ca[${index}]`);
+  if (pem === undefined) throw invalid(`tls.ca[${index}] must be PEM text`);
+  return pem;
+}
+
+/** PEM given as text or bytes, as text; checks that it looks like PEM. */
+function pemOption(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  let text: string;
+  if (typeof value === "string") text = value;
+  else if (value instanceof Uint8Array) text = new TextDecoder().decode(value);
+  else throw invalid(`${name} must be PEM text, as a string or bytes`);
+  if (!text.includes("-----BEGIN ")) throw invalid(`${name} is not PEM text (no "-----BEGIN" line)`);
+  return text;
+}
+
+/** `[::1]` → `::1`: sockets take IPv6 addresses without brackets. */
+function unbracketed(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+function invalid(message: string): IpcError {
+  return new IpcError("ERR_IPC_INVALID_OPTION", message);
+}

@@ -1,0 +1,39 @@
+import type { TLSSocket } from "node:tls";
+import type { PeerCertificate, TlsInfo, TlsSettings } from "../../transport/contract.ts";
+
+/**
+ * `node:tls` options for our TLS settings. Used by every adapter that runs TLS on `node:tls`.
+ * Host names go out as SNI; an IP address is checked against the certificate's IP entries but
+ * never sent as SNI, which TLS does not allow.
+ */
+export function nodeTlsOptions(settings: TlsSettings, host: string | undefined, isIp: boolean) {
+  const servername = settings.servername ?? (host !== undefined && !isIp ? host : undefined);
+  return {
+    ...(settings.cert !== undefined && { cert: settings.cert }),
+    ...(settings.key !== undefined && { key: settings.key }),
+    ...(settings.ca !== undefined && { ca: [...settings.ca] }),
+    ...(servername !== undefined && { servername }),
+    rejectUnauthorized: settings.rejectUnauthorized,
+  };
+}
+
+/** What a `node:tls` socket's handshake established. */
+export function tlsInfoOf(socket: TLSSocket): TlsInfo {
+  const error = socket.authorizationError as Error | string | null | undefined;
+  return {
+    authorized: socket.authorized,
+    authorizationError: error ? String((error as { code?: string }).code ?? error) : undefined,
+    protocol: socket.getProtocol() ?? undefined,
+    peerCertificate: certificateOf(socket.getPeerCertificate()),
+  };
+}
+
+function certificateOf(certificate: ReturnType<TLSSocket["getPeerCertificate"]>): PeerCertificate | undefined {
+  // An empty object means the peer sent none.
+  if (certificate === null || certificate === undefined || !certificate.fingerprint256) return undefined;
+  const subject: Record<string, string> = {};
+  for (const [name, value] of Object.entries(certificate.subject ?? {})) {
+    subject[name] = Array.isArray(value) ? value.join(", ") : String(value);
+  }
+  return { subject, fingerprint256: certificate.fingerprint256, validTo: certificate.valid_to };
+}
