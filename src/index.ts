@@ -43,21 +43,29 @@ export {
   type ConnectionOptions,
   type ConnectOptions,
   createApi,
+  DEFAULT_CONNECT_TIMEOUT,
   type ServeFunction,
   type ServeOptions,
 } from "./connection/api.ts";
 export { Connection, type EmitData, type EmitType } from "./connection/connection.ts";
-export { DEFAULT_MAX_CONNECTIONS, Server } from "./connection/server.ts";
+export { DEFAULT_MAX_CONNECTIONS, type NetworkServerAddress, Server, type ServerAddress } from "./connection/server.ts";
 export { IpcError, type IpcErrorCode, type IpcErrorDetails } from "./errors.ts";
+export { DEFAULT_HOST, type NetworkOptions, type Pem, type TlsOptions } from "./net/options.ts";
 export { DEFAULT_HALF_OPEN_TIMEOUT } from "./transport/channel.ts";
 export type {
   Address,
   FileSystem,
   Listener,
   PathInfo,
+  PeerCertificate,
+  RemoteAddress,
   Runtime,
   SocketEvents,
   SocketRootEnvironment,
+  TcpAddress,
+  TlsAddress,
+  TlsInfo,
+  TlsSettings,
   TransportSocket,
   UnixAddress,
 } from "./transport/contract.ts";
@@ -68,3 +76,4 @@ export {
   secureSocketRoot,
   socketPath,
 } from "./unix/paths.ts";
+export { windowsPipeName } from "./unix/windows-pipe.ts";

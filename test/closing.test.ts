@@ -3,18 +3,18 @@
  * `halfOpenTimeout` option, beyond the defect regressions (test/defects.test.ts).
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { acceptor, outcome, socketDirectory, until } from "./fixtures/sockets.ts";
+import { acceptor, outcome, until } from "./fixtures/sockets.ts";
+import { endpoints, TRANSPORTS } from "./fixtures/transports.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
-const sockets = socketDirectory();
-afterAll(() => sockets.remove());
+describe.each(TRANSPORTS)(`closing on ${runtimeName} over %s`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
 
-describe(`closing on ${runtimeName}`, () => {
   test("destroy(): both streams error with ERR_IPC_CLOSED, closed fulfils, the peer sees the end", async () => {
-    const path = sockets.path("destroy-streams");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("destroy-streams"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const side = await accepted.next();
     const reason = new Error("done with it");
     const reading = outcome(client.readable);
@@ -32,10 +32,9 @@ describe(`closing on ${runtimeName}`, () => {
   });
 
   test("emits left unawaited on a connection whose peer is gone reject nothing unhandled", async () => {
-    const path = sockets.path("unawaited");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("unawaited"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const side = await accepted.next();
     side.destroy();
     await side.closed;
@@ -54,22 +53,27 @@ describe(`closing on ${runtimeName}`, () => {
   });
 
   test("halfOpenTimeout must be a number of milliseconds: anything else is refused up front", async () => {
-    const path = sockets.path("half-open-option");
     for (const halfOpenTimeout of [-1, Number.NaN, "2000"]) {
-      await expect(ipc.serve({ path, halfOpenTimeout: halfOpenTimeout as number })).rejects.toMatchObject({
+      await expect(
+        ipc.serve({ ...at.listen("half-open-option"), halfOpenTimeout: halfOpenTimeout as number }),
+      ).rejects.toMatchObject({
         code: "ERR_IPC_INVALID_OPTION",
       });
-      await expect(ipc.connect({ path, halfOpenTimeout: halfOpenTimeout as number })).rejects.toMatchObject({
+      await expect(
+        ipc.connect({
+          ...at.reach({ address: { transport: "tcp", host: "127.0.0.1", port: 9 } }),
+          halfOpenTimeout: halfOpenTimeout as number,
+        }),
+      ).rejects.toMatchObject({
         code: "ERR_IPC_INVALID_OPTION",
       });
     }
   });
 
   test("halfOpenTimeout: Infinity keeps a connection whose peer half-closed open until closed", async () => {
-    const path = sockets.path("half-open-forever");
-    const server = await ipc.serve({ path, halfOpenTimeout: Number.POSITIVE_INFINITY });
+    const server = await ipc.serve({ ...at.listen("half-open-forever"), halfOpenTimeout: Number.POSITIVE_INFINITY });
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const side = await accepted.next();
     await client.writable.close();
     expect(await outcome(side.readable)).toEqual({ values: [] });
@@ -86,10 +90,9 @@ describe(`closing on ${runtimeName}`, () => {
   });
 
   test("a writable first touched after the connection closed refuses writes with ERR_IPC_CLOSED", async () => {
-    const path = sockets.path("late-writable");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("late-writable"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const side = await accepted.next();
     await client.emit("only emit", 1);
     await client.close();

@@ -4,18 +4,18 @@
  */
 import { afterAll, describe, expect, test } from "vitest";
 import type { Connection, EventOf } from "../src/index.ts";
-import { acceptor, drain, echo, range, socketDirectory, streamOf, take, thrownBy } from "./fixtures/sockets.ts";
+import { acceptor, drain, echo, range, streamOf, take, thrownBy } from "./fixtures/sockets.ts";
+import { endpoints, TRANSPORTS } from "./fixtures/transports.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
-const sockets = socketDirectory();
-afterAll(() => sockets.remove());
+describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: messages`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
 
-describe(`sockets on ${runtimeName}: messages`, () => {
   test("echo: emit and writable both reach the server, replies come back", async () => {
-    const path = sockets.path("echo");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("echo"));
     echo(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     await client.emit("hello", { a: 1 });
     const writer = client.writable.getWriter();
     await writer.write({ type: "second", data: [1, "two", null] });
@@ -29,10 +29,9 @@ describe(`sockets on ${runtimeName}: messages`, () => {
   });
 
   test("100,000 messages arrive complete and in order, both ways", async () => {
-    const path = sockets.path("order");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("order"));
     echo(server);
-    const client = await ipc.connect<{ type: string; data: number }>({ path });
+    const client = await ipc.connect<{ type: string; data: number }>(at.reach(server));
     const count = 100_000;
     const sending = streamOf(range(count))
       .pipeThrough(
@@ -59,10 +58,9 @@ describe(`sockets on ${runtimeName}: messages`, () => {
   });
 
   test("a 1 MiB frame passes the default maxFrameSize; one byte more is refused before sending", async () => {
-    const path = sockets.path("1mib");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("1mib"));
     echo(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const oneMiB = 1024 * 1024;
     // {"type":"big","data":"…"} is 24 bytes plus the string's UTF-8.
     const text = "é".repeat((oneMiB - 24) / 2);
@@ -82,11 +80,10 @@ describe(`sockets on ${runtimeName}: messages`, () => {
   });
 
   test("10 MiB frames both ways with maxFrameSize raised on both sides", async () => {
-    const path = sockets.path("10mib");
     const maxFrameSize = 16 * 1024 * 1024;
-    const server = await ipc.serve({ path, maxFrameSize });
+    const server = await ipc.serve({ ...at.listen("10mib"), maxFrameSize });
     echo(server);
-    const client = await ipc.connect({ path, maxFrameSize });
+    const client = await ipc.connect({ ...at.reach(server), maxFrameSize });
     const data = Array.from({ length: 10 }, (_, i) => String.fromCharCode(97 + i).repeat(1024 * 1024));
     await client.emit("huge", data);
     const [echoed] = await take(client.readable, 1);
@@ -96,10 +93,9 @@ describe(`sockets on ${runtimeName}: messages`, () => {
   });
 
   test("200 concurrent clients on one server each get their own replies", async () => {
-    const path = sockets.path("many");
-    const server = await ipc.serve({ path, maxConnections: 200 });
+    const server = await ipc.serve({ ...at.listen("many"), maxConnections: 200 });
     echo(server);
-    const clients = await Promise.all(Array.from({ length: 200 }, () => ipc.connect({ path })));
+    const clients = await Promise.all(Array.from({ length: 200 }, () => ipc.connect(at.reach(server))));
     await Promise.all(
       clients.map(async (client, id) => {
         for (let round = 0; round < 3; round++) await client.emit("ping", { id, round });
@@ -114,12 +110,14 @@ describe(`sockets on ${runtimeName}: messages`, () => {
   });
 });
 
-describe(`sockets on ${runtimeName}: half-close and broadcast`, () => {
+describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: half-close and broadcast`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   test("writable.close() flushes, then the peer's readable ends while the other direction still works", async () => {
-    const path = sockets.path("half");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("half"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const writer = client.writable.getWriter();
     for (let i = 0; i < 1000; i++) void writer.write({ type: "up", data: i });
     await writer.close();
@@ -139,12 +137,11 @@ describe(`sockets on ${runtimeName}: half-close and broadcast`, () => {
   });
 
   test("broadcast(message) and broadcast(type, data) reach every client, in order", async () => {
-    const path = sockets.path("broadcast");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("broadcast"));
     const accepted = acceptor(server);
     const clients: Connection[] = [];
     for (let i = 0; i < 3; i++) {
-      clients.push(await ipc.connect({ path }));
+      clients.push(await ipc.connect(at.reach(server)));
       await accepted.next();
     }
     await server.broadcast({ type: "whole", data: [1, 2] });
@@ -171,12 +168,14 @@ interface ClientEvents {
   count: number;
 }
 
-describe(`sockets on ${runtimeName}: emit`, () => {
+describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: emit`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   test("emit sends typed {type, data} events; omitted data is {} as in node-ipc", async () => {
-    const path = sockets.path("emit");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("emit"));
     const accepted = acceptor(server);
-    const client = await ipc.connect<unknown, EventOf<ClientEvents>>({ path });
+    const client = await ipc.connect<unknown, EventOf<ClientEvents>>(at.reach(server));
     await client.emit("hello", { name: "typed" });
     await client.emit("count", 0);
     // Types are checked by tsc only; at run time these are sent as they are.
@@ -199,10 +198,9 @@ describe(`sockets on ${runtimeName}: emit`, () => {
   });
 
   test("unserialisable data throws synchronously and nothing is sent; emit after close rejects", async () => {
-    const path = sockets.path("emit-errors");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("emit-errors"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const cycle: { self?: unknown } = {};
     cycle.self = cycle;
     for (const bad of [{ big: 10n }, cycle]) {
@@ -220,10 +218,9 @@ describe(`sockets on ${runtimeName}: emit`, () => {
   });
 
   test("emit, broadcast and unawaited writer writes, mixed, arrive in the order they were handed over", async () => {
-    const path = sockets.path("emit-order");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("emit-order"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const serverSide = await accepted.next();
     const count = 3000;
     const inOrder = Array.from({ length: count }, (_, i) => ({ type: "n", data: i }));
@@ -249,10 +246,9 @@ describe(`sockets on ${runtimeName}: emit`, () => {
   });
 
   test("close() right after mixed emits and writes delivers all of them, in order", async () => {
-    const path = sockets.path("emit-close");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("emit-close"));
     const accepted = acceptor(server);
-    const client = await ipc.connect({ path });
+    const client = await ipc.connect(at.reach(server));
     const serverSide = await accepted.next();
     const count = 3000;
     const writer = client.writable.getWriter();
@@ -267,10 +263,9 @@ describe(`sockets on ${runtimeName}: emit`, () => {
   });
 
   test("with validate, an invalid event type throws before sending", async () => {
-    const path = sockets.path("emit-validate");
-    const server = await ipc.serve({ path });
+    const server = await ipc.serve(at.listen("emit-validate"));
     echo(server);
-    const client = await ipc.connect({ path, validate: true });
+    const client = await ipc.connect({ ...at.reach(server), validate: true });
     expect(thrownBy(() => client.emit("connect", {}))).toMatchObject({ code: "ERR_IPC_RESERVED_EVENT" });
     expect(thrownBy(() => client.emit("", {}))).toMatchObject({ code: "ERR_IPC_INVALID_EVENT" });
     await client.emit("fine", 2);

@@ -1,6 +1,6 @@
 import type { Socket, SocketHandler } from "bun";
-import { IpcError } from "../../errors.ts";
 import type { Runtime } from "../../transport/contract.ts";
+import { nodeConnect, nodeListen } from "../node/net.ts";
 import { nodeSystem, systemError } from "../node/system.ts";
 import { BunSocket, socketHandlers } from "./socket.ts";
 
@@ -22,8 +22,9 @@ const connectHandlers = {
 } satisfies SocketHandler<BunSocket, "uint8array"> as unknown as Handlers;
 
 /**
- * The Bun runtime adapter: `Bun.listen`/`Bun.connect` sockets (half-open allowed) and
- * `node:fs/promises` (shared with the Node adapter). `serve()` and `connect()` of
+ * The Bun runtime adapter: `Bun.listen`/`Bun.connect` sockets (half-open allowed) for Unix
+ * sockets and TCP, Bun's `node:tls` for TLS (as the Node adapter, so that client certificates
+ * are verified the same way), and `node:fs/promises` (shared with the Node adapter). `serve()` and `connect()` of
  * `ipc-streams/bun` use it; it is exported as `runtime` for code written against the
  * {@link Runtime} contract.
  *
@@ -40,8 +41,8 @@ const connectHandlers = {
 export const bunRuntime: Runtime = {
   name: "bun",
 
-  async connect(address) {
-    if (address.transport === "tls") throw unsupportedTls();
+  async connect(address, signal) {
+    if (address.transport === "tls") return nodeConnect(address, signal);
     const socket = new BunSocket(address);
     try {
       const options = { allowHalfOpen: true, data: socket, socket: connectHandlers };
@@ -55,7 +56,7 @@ export const bunRuntime: Runtime = {
   },
 
   listen(address, onSocket) {
-    if (address.transport === "tls") return Promise.reject(unsupportedTls());
+    if (address.transport === "tls") return nodeListen(address, onSocket);
     let listener: { readonly port?: number; stop(closeActiveConnections?: boolean): void };
     try {
       const options = {
@@ -91,11 +92,3 @@ export const bunRuntime: Runtime = {
 
   ...nodeSystem,
 };
-
-/** TLS on Bun is not built yet: refused loudly rather than served in plain text. */
-function unsupportedTls(): IpcError {
-  return new IpcError(
-    "ERR_IPC_UNSUPPORTED",
-    "TLS is not available on Bun yet in ipc-streams; use TCP or a Unix socket",
-  );
-}

@@ -10,21 +10,16 @@ import type {
   SocketRootEnvironment,
   TransportSocket,
 } from "../../transport/contract.ts";
+import { nodeConnect, nodeListen } from "../node/net.ts";
 import { denoSocket } from "./socket.ts";
-
-/** TLS on Deno is not built yet: refused loudly rather than served in plain text. */
-function unsupportedTls(): IpcError {
-  return new IpcError(
-    "ERR_IPC_UNSUPPORTED",
-    "TLS is not available on Deno yet in ipc-streams; use TCP or a Unix socket",
-  );
-}
 
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
 const ACCEPT_RETRY_DELAY_MS = 50;
 
 /**
- * The Deno runtime adapter: `Deno.listen`/`Deno.connect` sockets and `Deno` file-system calls.
+ * The Deno runtime adapter: `Deno.listen`/`Deno.connect` sockets for Unix sockets and TCP,
+ * Deno's `node:tls` for TLS (`Deno.listenTls` cannot ask for client certificates, and
+ * `Deno.connectTls` does not show the server's), and `Deno` file-system calls.
  * Unix sockets need `--allow-read --allow-write --allow-net`; the default socket root also reads
  * the environment (`--allow-env`) and the user id (`--allow-sys=uid`).
  *
@@ -58,7 +53,7 @@ export const denoRuntime: Runtime = {
   },
 
   async connect(address, signal) {
-    if (address.transport === "tls") throw unsupportedTls();
+    if (address.transport === "tls") return nodeConnect(address, signal);
     try {
       const conn =
         address.transport === "unix"
@@ -71,7 +66,7 @@ export const denoRuntime: Runtime = {
   },
 
   listen(address, onSocket) {
-    if (address.transport === "tls") return Promise.reject(unsupportedTls());
+    if (address.transport === "tls") return nodeListen(address, onSocket);
     let listener: Deno.Listener;
     try {
       listener =

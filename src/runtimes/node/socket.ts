@@ -10,10 +10,11 @@ const NOTHING = new Uint8Array(0);
 
 /**
  * A connected `net.Socket` or `tls.TLSSocket` (made with `allowHalfOpen: true`; a TLS one after
- * its handshake) as a {@link TransportSocket}. Node
- * tries every write at once; when the kernel took it all, the bytes have left Node's buffer before
- * `socket.write` returns, and there is nothing to wait for. Otherwise the write is done once Node
- * has written the rest, which the callback of an empty write queued behind it tells.
+ * its handshake) as a {@link TransportSocket}. Node tries every write at once; when the kernel
+ * took it all, the bytes have left Node's buffer before `socket.write` returns, and there is
+ * nothing to wait for. Otherwise the write is done once Node has written the rest, which the
+ * callback of an empty write queued behind it tells. A TLS socket encrypts and writes later, and
+ * Deno's refuses empty writes, so there each write waits for its own callback.
  */
 export function nodeSocket(socket: Socket, address: Address): TransportSocket {
   const path = pathOf(address);
@@ -39,15 +40,19 @@ export function nodeSocket(socket: Socket, address: Address): TransportSocket {
     socket.destroy();
   });
   const network = address.transport !== "unix";
+  const isTls = address.transport === "tls";
   return {
     ...(network && { remoteAddress: { host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 } }),
-    ...(address.transport === "tls" && { tls: tlsInfoOf(socket as TLSSocket) }),
+    ...(isTls && { tls: tlsInfoOf(socket as TLSSocket) }),
     open(events: SocketEvents) {
       socket.pause();
       socket.on("data", (chunk: Buffer) => {
         events.onData(new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.byteLength));
       });
-      socket.on("end", () => events.onEnd());
+      // Bun reports the end of a socket that broke too; the close that follows says why.
+      socket.on("end", () => {
+        if (failure === undefined) events.onEnd();
+      });
       socket.once("close", () => {
         const error = failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed", { path });
         if (waiting !== undefined) {
@@ -69,6 +74,14 @@ export function nodeSocket(socket: Socket, address: Address): TransportSocket {
     write(data) {
       if (socket.destroyed || socket.writableEnded) {
         throw failure ?? new IpcError("ERR_IPC_CLOSED", "the socket is closed for writing", { path });
+      }
+      if (isTls) {
+        // Nothing to probe under TLS: an empty write is done at once.
+        if (data.length === 0) return undefined;
+        return new Promise<void>((resolve, reject) => {
+          waiting = { resolve, reject };
+          socket.write(data, onWritten);
+        });
       }
       socket.write(data);
       if (socket.writableLength === 0 && !socket.destroyed) return undefined;

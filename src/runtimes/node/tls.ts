@@ -2,17 +2,23 @@ import type { TLSSocket } from "node:tls";
 import type { PeerCertificate, TlsInfo, TlsSettings } from "../../transport/contract.ts";
 
 /**
- * `node:tls` options for our TLS settings. Used by every adapter that runs TLS on `node:tls`.
- * Host names go out as SNI; an IP address is checked against the certificate's IP entries but
- * never sent as SNI, which TLS does not allow.
+ * `node:tls` options for our TLS settings, for a server or (with `client`) a client. Used by
+ * every adapter that runs TLS on `node:tls`. Host names go out as SNI; an IP address is checked
+ * against the certificate's IP entries but never sent as SNI, which TLS does not allow.
+ *
+ * A client that presents a certificate negotiates at most TLS 1.2: there the server accepts or
+ * refuses the certificate within the handshake, so a refusal fails the connect. With TLS 1.3 the
+ * server decides after the client's handshake has finished, and a refused client would only see
+ * its connection end.
  */
-export function nodeTlsOptions(settings: TlsSettings, host: string | undefined, isIp: boolean) {
-  const servername = settings.servername ?? (host !== undefined && !isIp ? host : undefined);
+export function nodeTlsOptions(settings: TlsSettings, client?: { readonly host: string; readonly isIp: boolean }) {
+  const servername = settings.servername ?? (client !== undefined && !client.isIp ? client.host : undefined);
   return {
     ...(settings.cert !== undefined && { cert: settings.cert }),
     ...(settings.key !== undefined && { key: settings.key }),
     ...(settings.ca !== undefined && { ca: [...settings.ca] }),
     ...(servername !== undefined && { servername }),
+    ...(client !== undefined && settings.cert !== undefined && { maxVersion: "TLSv1.2" as const }),
     rejectUnauthorized: settings.rejectUnauthorized,
   };
 }
