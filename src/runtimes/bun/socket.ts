@@ -87,9 +87,16 @@ export class BunSocket implements TransportSocket {
 
   close(): void {
     if (this.#isClosed) return;
+    const socket = this.#socket;
     // Bun calls the `close` handler from inside terminate(), or never for a socket not yet open.
-    if (this.#socket === undefined) this.#onClose();
-    else this.#socket.terminate();
+    if (socket === undefined) this.#onClose();
+    else if (!this.#network) socket.terminate();
+    else {
+      // terminate() resets a TCP connection, which drops what the kernel has not sent yet; end()
+      // closes it after that (Bun holds no unsent bytes of ours: they are in #unsent).
+      socket.end();
+      this.#onClose();
+    }
   }
 
   #closedError(): IpcError {
@@ -123,11 +130,13 @@ export class BunSocket implements TransportSocket {
 
   /** Bun's `data` callback. */
   onData(chunk: Uint8Array<ArrayBuffer>): void {
+    if (this.#isClosed) return;
     this.#report((events) => events.onData(chunk));
   }
 
   /** Bun's `end` callback: the peer sent its FIN. */
   onEnd(): void {
+    if (this.#isClosed) return;
     this.#report((events) => events.onEnd());
   }
 
