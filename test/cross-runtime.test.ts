@@ -1,21 +1,23 @@
 /**
  * Cross-process, cross-runtime: a server in each runtime (a Node, a Bun and a Deno child process)
- * serves clients from each runtime, all 9 pairs, with messages both ways.
+ * serves clients from each runtime, all 9 pairs, with messages both ways, over a Unix socket, TCP
+ * and TLS.
  *
  * Every lane runs all 9 pairs, so each lane proves the whole matrix on its own. "node" is the
  * lane's own Node when the suite runs on Node (Node 20 on the node20 lane), Node 22 otherwise.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { ServerAddress } from "../src/index.ts";
 import { type Child, type RuntimeName, spawnChild } from "./fixtures/children.ts";
 import { nodeBundle } from "./fixtures/node-bundle.ts";
-import { socketDirectory } from "./fixtures/sockets.ts";
+import { type Endpoints, endpoints, TRANSPORTS } from "./fixtures/transports.ts";
 import { runtimeName } from "./runtime.ts";
 
 const runtimes: readonly RuntimeName[] = ["node", "bun", "deno"];
 /** Messages each client sends (every third one is 300 KB of multi-byte text). */
 const MESSAGES = 30;
 
-const sockets = socketDirectory();
+const at = Object.fromEntries(TRANSPORTS.map((transport) => [transport, endpoints(transport)]));
 const children: Child[] = [];
 let env: Record<string, string> = {};
 
@@ -25,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(children.map((child) => child.kill()));
-  sockets.remove();
+  for (const endpoint of Object.values(at)) endpoint?.remove();
 });
 
 function peer(runtime: RuntimeName, args: string[]): Child {
@@ -34,30 +36,35 @@ function peer(runtime: RuntimeName, args: string[]): Child {
   return child;
 }
 
-describe(`cross-runtime on ${runtimeName}: every server runtime with every client runtime`, () => {
-  for (const serverRuntime of runtimes) {
-    test(`a ${serverRuntime} server and node, bun and deno clients exchange messages both ways`, async () => {
-      const path = sockets.path(`cross-${serverRuntime}`);
-      const server = peer(serverRuntime, ["server", path]);
-      expect(await server.line()).toEqual({ ready: true, runtime: serverRuntime });
+describe.each(TRANSPORTS)(
+  `cross-runtime on ${runtimeName} over %s: every server runtime with every client runtime`,
+  (transport) => {
+    for (const serverRuntime of runtimes) {
+      test(`a ${serverRuntime} server and node, bun and deno clients exchange messages both ways`, async () => {
+        const endpoint = at[transport] as Endpoints;
+        const server = peer(serverRuntime, ["server", endpoint.childListen(`cross-${serverRuntime}`)]);
+        const { address, ...ready } = await server.line();
+        expect(ready).toEqual({ ready: true, runtime: serverRuntime });
+        const reach = endpoint.childReach({ address: address as ServerAddress });
 
-      const clients = runtimes.map((clientRuntime) => peer(clientRuntime, ["client", path, String(MESSAGES)]));
-      const reports = await Promise.all(clients.map((client) => client.line()));
-      for (const [i, report] of reports.entries()) {
-        // What the client saw: every reply, in order, from a server of the right runtime.
-        expect(report).toEqual({ ok: true, client: runtimes[i], server: serverRuntime, replies: MESSAGES });
-      }
-      expect(await Promise.all(clients.map((client) => client.exited))).toEqual([0, 0, 0]);
+        const clients = runtimes.map((clientRuntime) => peer(clientRuntime, ["client", reach, String(MESSAGES)]));
+        const reports = await Promise.all(clients.map((client) => client.line()));
+        for (const [i, report] of reports.entries()) {
+          // What the client saw: every reply, in order, from a server of the right runtime.
+          expect(report).toEqual({ ok: true, client: runtimes[i], server: serverRuntime, replies: MESSAGES });
+        }
+        expect(await Promise.all(clients.map((client) => client.exited))).toEqual([0, 0, 0]);
 
-      // What the server saw: every message of every client.
-      const served = await Promise.all(runtimes.map(() => server.line()));
-      expect(served.sort((a, b) => String(a.served).localeCompare(String(b.served)))).toEqual(
-        [...runtimes].sort().map((client) => ({ served: client, count: MESSAGES })),
-      );
-      server.process.stdin?.end();
-      expect(await server.line()).toEqual({ closed: true });
-      expect(await server.exited).toBe(0);
-      expect(server.stderr()).toBe("");
-    });
-  }
-});
+        // What the server saw: every message of every client.
+        const served = await Promise.all(runtimes.map(() => server.line()));
+        expect(served.sort((a, b) => String(a.served).localeCompare(String(b.served)))).toEqual(
+          [...runtimes].sort().map((client) => ({ served: client, count: MESSAGES })),
+        );
+        server.process.stdin?.end();
+        expect(await server.line()).toEqual({ closed: true });
+        expect(await server.exited).toBe(0);
+        expect(server.stderr()).toBe("");
+      });
+    }
+  },
+);
