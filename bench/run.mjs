@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Socket benchmark: ipc-streams on Node 20, Node 22, Bun and Deno, side by side with node-ipc 14
-// and 9 and a C oracle, over Unix sockets. See BENCHMARKS.md ("## Sockets") for what it measures.
+// and 9 and a C oracle, over Unix sockets, TCP or TLS. See BENCHMARKS.md ("## Sockets") for what
+// it measures.
 //
 //   npm run bench                      full run (5 rounds, 1 s warm-up + 3 s measured per run)
 //   npm run bench -- --quick           about a minute (1 round, 0.3 s + 0.7 s)
-//   options: --rounds N --warmup MS --duration MS --lanes a,b --modes m,n --transport unix
+//   options: --rounds N --warmup MS --duration MS --lanes a,b --modes m,n
+//            --transport unix|tcp|tls, or a list (unix,tcp,tls): one set of tables per transport,
+//            ratios to node-ipc 14 over the same transport (TCP and TLS on 127.0.0.1, port 0;
+//            TLS server-authenticated with the certificates of test/fixtures/tls/)
 //            --write (update BENCHMARKS.md) --markdown (print the Markdown only) --json FILE
 //            --build DIR (run the ipc-streams peers from DIR, a dist/-like tree, for A/B experiments)
 //            --profile (instead of a benchmark: CPU profiles of ipc-streams on Node 22 and Bun and of
@@ -25,6 +29,7 @@ import { runJob } from "./harness/job.mjs";
 import { BASELINE, buildOracle, describePeers, LANES, MODES, TARGETS } from "./harness/peers.mjs";
 import { profile } from "./harness/profile.mjs";
 import { evaluateTargets, markdownTables, summarize } from "./harness/report.mjs";
+import { TRANSPORTS, tlsFiles } from "./harness/transport.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -63,10 +68,14 @@ function parseOptions(argv) {
     else if (arg === "--help" || arg === "-h") usage();
     else usage(`unknown option ${arg}`);
   }
-  if (options.transport === "tcp") {
-    usage("--transport tcp is not supported yet: ipc-streams serves Unix sockets only for now (use --transport unix)");
+  options.transports = [...new Set(options.transport.split(","))];
+  for (const transport of options.transports) {
+    if (!TRANSPORTS.includes(transport)) usage(`unknown transport ${transport} (${TRANSPORTS.join(", ")})`);
   }
-  if (options.transport !== "unix") usage(`unknown transport ${options.transport} (only unix is supported)`);
+  if ((options.profile || options.idle) && options.transport !== "unix") {
+    usage(`--${options.profile ? "profile" : "idle"} runs over Unix sockets only (leave out --transport)`);
+  }
+  if (options.ab && options.transports.length > 1) usage("--ab takes one transport");
   if (!["one", "none"].includes(options.send)) usage("--send must be one or none");
   options.rounds ??= options.idle ? 2 : options.quick ? 1 : 5;
   options.warmup ??= options.quick ? 300 : 1000;
@@ -80,9 +89,11 @@ function parseOptions(argv) {
 }
 
 function usage(problem) {
-  const text = readFileSync(fileURLToPath(import.meta.url), "utf8")
-    .split("\n")
-    .slice(1, 15)
+  const lines = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n");
+  // The comment at the top, after the #! line.
+  const end = lines.findIndex((line, index) => index > 0 && !line.startsWith("//"));
+  const text = lines
+    .slice(1, end)
     .join("\n")
     .replace(/^\/\/ ?/gm, "");
   if (problem) {
@@ -111,6 +122,9 @@ const build = options.build
   : await prepareBuild(root, join(work, "dist"), log);
 const oracle = buildOracle(root, work);
 const { peers, versions } = describePeers(root, { build: build.dir, oracle });
+// The TLS certificate files, copied into the run's directory.
+const tls = options.transports.includes("tls") ? tlsFiles(root, join(work, "tls")) : undefined;
+if (tls?.missing) usage(`--transport tls: ${tls.missing}`);
 
 if (options.profile) {
   const markdown = await profile({ root, peers, work, options, log });
@@ -142,9 +156,17 @@ if (options.ab || options.idle) {
     log(
       `ab: A = ${options.ab}, B = ${build.dir}; ${abRun.length} lanes × ${options.modes.length} modes × ${options.rounds} rounds`,
     );
-    result = await abCompare({ root, lanes: abRun, builds, options, log });
+    result = await abCompare({
+      root,
+      lanes: abRun,
+      builds,
+      options,
+      log,
+      network: { transport: options.transport, tls },
+    });
     what =
       `A = \`${options.ab}\`, B = ${options.build ? `\`${options.build}\`` : `${commit}${dirty ? " + uncommitted src/ changes" : ""} (${build.notes[0].split("\n")[0]})`}; ` +
+      (options.transport === "unix" ? "" : `transport ${options.transport}; `) +
       `${options.rounds} round(s), ${options.warmup} ms warm-up + ${options.duration} ms measured per run, A and B back to back ` +
       "in fresh processes (A first in odd rounds, B first in even ones), jobs in alternating order. " +
       "B/A is the median of per-round rate ratios; CPU/msg B/A the same for server + client CPU time per message " +
@@ -177,29 +199,45 @@ const lanes = LANES.filter(
     lane.id === BASELINE ||
     options.lanes.some((wanted) => lane.id === wanted || lane.client === wanted || lane.server === wanted),
 );
-const missing = new Map();
-for (const lane of lanes) {
-  const reasons = [...new Set([peers.get(lane.client).missing, peers.get(lane.server).missing].filter(Boolean))];
-  if (reasons.length) missing.set(lane.id, reasons.join("; "));
+const { transports } = options;
+const multiple = transports.length > 1;
+/** Per transport, the lanes that cannot run and why: a missing peer, or one without that transport. */
+const missing = {};
+for (const transport of transports) {
+  missing[transport] = new Map();
+  for (const lane of lanes) {
+    const reasons = [
+      ...new Set(
+        [lane.client, lane.server].flatMap((id) => [peers.get(id).missing, peers.get(id).unsupported?.(transport)]),
+      ),
+    ].filter(Boolean);
+    if (reasons.length) missing[transport].set(lane.id, reasons.join("; "));
+  }
 }
 
 log(
   `bench: ${lanes.length} lanes × ${options.modes.length} modes × ${options.rounds} round(s), ` +
-    `warm-up ${options.warmup} ms + ${options.duration} ms measured, transport ${options.transport}`,
+    `warm-up ${options.warmup} ms + ${options.duration} ms measured, transport ${transports.join(", ")}`,
 );
 for (const note of build.notes) log(`build: ${note.split("\n")[0]}`);
-for (const [id, reason] of missing) log(`missing lane ${id}: ${reason}`);
+for (const transport of transports) {
+  for (const [id, reason] of missing[transport])
+    log(`missing lane ${id}${multiple ? ` (${transport})` : ""}: ${reason}`);
+}
 
-// Jobs alternate direction each round, so slow drift (thermal, other load) spreads evenly.
-const runs = {};
-const jobs = lanes
-  .filter((lane) => !missing.has(lane.id))
-  .flatMap((lane) =>
-    options.modes.filter((mode) => lane.modes?.includes(mode) ?? true).map((mode) => ({ lane, mode })),
-  );
+// Jobs alternate direction each round, so slow drift (thermal, other load) spreads evenly. Each
+// round runs every transport, so each transport's ratios compare runs close in time.
+const runs = Object.fromEntries(transports.map((transport) => [transport, {}]));
+const jobs = transports.flatMap((transport) =>
+  lanes
+    .filter((lane) => !missing[transport].has(lane.id))
+    .flatMap((lane) =>
+      options.modes.filter((mode) => lane.modes?.includes(mode) ?? true).map((mode) => ({ transport, lane, mode })),
+    ),
+);
 for (let round = 0; round < options.rounds; round++) {
   const order = round % 2 === 0 ? jobs : [...jobs].reverse();
-  for (const { lane, mode } of order) {
+  for (const { transport, lane, mode } of order) {
     const started = performance.now();
     let run;
     try {
@@ -211,22 +249,28 @@ for (let round = 0; round < options.rounds; round++) {
           warmup: options.warmup,
           duration: options.duration,
           cwd: root,
+          transport,
+          tls,
         }),
       };
     } catch (error) {
       run = { error: error.message.split("\n")[0] };
     }
-    runs[lane.id] ??= {};
-    runs[lane.id][mode] ??= [];
-    runs[lane.id][mode][round] = run;
+    runs[transport][lane.id] ??= {};
+    runs[transport][lane.id][mode] ??= [];
+    runs[transport][lane.id][mode][round] = run;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const what = run.result ? `${Math.round(run.result.rate).toLocaleString("en-US")}/s` : `FAILED ${run.error}`;
-    log(`round ${round + 1}/${options.rounds} ${lane.id.padEnd(24)} ${mode.padEnd(11)} ${what} (${seconds} s)`);
+    const where = multiple ? `${transport.padEnd(5)} ` : "";
+    log(`round ${round + 1}/${options.rounds} ${where}${lane.id.padEnd(24)} ${mode.padEnd(11)} ${what} (${seconds} s)`);
   }
 }
 
-const summary = summarize(lanes, Object.fromEntries(lanes.map((lane) => [lane.id, runs[lane.id] ?? {}])));
-const verdicts = evaluateTargets(lanes, summary, missing);
+const results = {};
+for (const transport of transports) {
+  const summary = summarize(lanes, Object.fromEntries(lanes.map((lane) => [lane.id, runs[transport][lane.id] ?? {}])));
+  results[transport] = { summary, verdicts: evaluateTargets(lanes, summary, missing[transport]) };
+}
 const finishedAt = new Date();
 const loadEnd = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const kernel = (spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout ?? "").trim();
@@ -234,7 +278,14 @@ const minutes = ((finishedAt - startedAt) / 60000).toFixed(1);
 
 const header = [
   `Generated by \`node bench/run.mjs${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(" ")}` : ""}\` on ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC (${minutes} min): ` +
-    `${options.rounds} round(s) × ${options.modes.length} mode(s), each run in fresh processes with ${options.warmup} ms warm-up and ${options.duration} ms measured, lanes in alternating order; transport ${options.transport}.`,
+    `${options.rounds} round(s) × ${options.modes.length} mode(s), each run in fresh processes with ${options.warmup} ms warm-up and ${options.duration} ms measured, lanes in alternating order; ` +
+    (multiple ? `transports ${transports.join(", ")}, each in every round.` : `transport ${transports[0]}.`) +
+    (transports.some((transport) => transport !== "unix")
+      ? " TCP and TLS run on 127.0.0.1, each server on a free port (port 0; node-ipc, which cannot listen on port 0, on a port its peer probes first)."
+      : "") +
+    (tls
+      ? " TLS is server-authenticated: the server presents test/fixtures/tls/server.pem, the client verifies it against ca.pem and sends no certificate (node-ipc: `config.tls` with `public`/`private` on the server, `trustedConnections` on the client)."
+      : ""),
   "",
   `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, Linux ${kernel}; load average ${loadStart} at start, ${loadEnd} at end.`,
   "",
@@ -242,15 +293,32 @@ const header = [
     `Node ${versions.node20 ?? "–"} and ${versions.node22 ?? "–"}, Bun ${versions.bun ?? "–"}, Deno ${versions.deno ?? "–"}, ` +
     `node-ipc ${versions.nodeIpc14 ?? "–"} and ${versions.nodeIpc9 ?? "–"}, oracle ${versions.gcc ?? "–"}.`,
   "",
-  "Rates are medians over rounds; × node-ipc 14 is the median of per-round ratios to node-ipc 14 → node-ipc 14 in the same round. " +
-    "Peak RSS is the server's VmHWM; CPU/msg is utime+stime (from /proc) over the measured window divided by messages.",
+  "Rates are medians over rounds; × node-ipc 14 is the median of per-round ratios to node-ipc 14 → node-ipc 14 in the same round" +
+    (transports.length > 1 || transports[0] !== "unix" ? " over the same transport" : "") +
+    ". Peak RSS is the server's VmHWM; CPU/msg is utime+stime (from /proc) over the measured window divided by messages.",
   "",
 ].join("\n");
-const markdown = `${header}\n${markdownTables({ lanes, peers, summary, missing, verdicts, modes: options.modes })}`;
+const tables = transports.map((transport) =>
+  markdownTables({
+    lanes,
+    peers,
+    summary: results[transport].summary,
+    missing: missing[transport],
+    verdicts: results[transport].verdicts,
+    modes: options.modes,
+    // Over Unix sockets alone the titles stay as they were; otherwise each says its transport.
+    transport: multiple || transport !== "unix" ? transport : undefined,
+  }),
+);
+const markdown = `${header}\n${tables.join("\n")}`;
 
 if (options.markdown) console.log(markdown);
 else log(`\n${markdown}`);
 
+// A run over Unix sockets alone is the "sockets" block of BENCHMARKS.md, as before; any other
+// transport set gets its own block ("sockets-tcp", "sockets-unix-tcp-tls", …).
+const kind = multiple || transports[0] !== "unix" ? `sockets-${transports.join("-")}` : "sockets";
+const byTransport = (pick) => Object.fromEntries(transports.map((transport) => [transport, pick(transport)]));
 const raw = {
   startedAt,
   finishedAt,
@@ -258,16 +326,27 @@ const raw = {
   versions,
   build: build.notes,
   lanes,
-  missing: [...missing],
-  runs,
-  summary,
-  verdicts,
+  ...(multiple
+    ? {
+        transports,
+        missing: byTransport((transport) => [...missing[transport]]),
+        runs,
+        summary: byTransport((transport) => results[transport].summary),
+        verdicts: byTransport((transport) => results[transport].verdicts),
+      }
+    : {
+        transport: transports[0],
+        missing: [...missing[transports[0]]],
+        runs: runs[transports[0]],
+        summary: results[transports[0]].summary,
+        verdicts: results[transports[0]].verdicts,
+      }),
 };
-saveRaw("sockets", raw);
+saveRaw(kind, raw);
 
 if (options.write) {
-  writeSection(join(root, "BENCHMARKS.md"), markdown, "sockets");
-  log("BENCHMARKS.md: ## Sockets updated");
+  writeSection(join(root, "BENCHMARKS.md"), markdown, kind);
+  log(`BENCHMARKS.md: ${kind === "sockets" ? "## Sockets" : `${kind} block`} updated`);
 }
 
 /** Writes a run's raw results to --json FILE or .bench-results/ (git-ignored). */

@@ -15,9 +15,10 @@ export function abLanes(lanes, peers) {
 
 /**
  * Runs every lane × mode with both builds for `options.rounds` rounds. `builds` is
- * `{ A: { dir, peers }, B: { dir, peers } }`. Returns `{ runs, markdown }`.
+ * `{ A: { dir, peers }, B: { dir, peers } }`; `network` is `{ transport, tls }` for runJob (Unix
+ * sockets when absent). Returns `{ runs, markdown }`.
  */
-export async function abCompare({ root, lanes, builds, options, log }) {
+export async function abCompare({ root, lanes, builds, options, log, network = {} }) {
   const jobs = lanes.flatMap((lane) =>
     options.modes.filter((mode) => lane.modes?.includes(mode) ?? true).map((mode) => ({ lane, mode })),
   );
@@ -39,6 +40,7 @@ export async function abCompare({ root, lanes, builds, options, log }) {
             warmup: options.warmup,
             duration: options.duration,
             cwd: root,
+            ...network,
           });
           pair[name] = { rate: result.rate, cpuUs: result.serverCpuUs + result.clientCpuUs };
         } catch (error) {

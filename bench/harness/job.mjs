@@ -1,10 +1,12 @@
 // Runs one measurement: a fresh server process, a fresh client process, one mode. The client
 // announces the start of its measured window and its result on stdout; the harness samples both
 // processes' CPU time from /proc at those two moments and the server's peak RSS (VmHWM) at the end.
+// Over TCP and TLS the server listens on port 0 and names the port it got in its ready line.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { clientEndpoint, serverEndpoint } from "./transport.mjs";
 
 const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 
@@ -29,9 +31,22 @@ function peakRssKiB(pid) {
   }
 }
 
+/**
+ * Peers still running, and the jobs' socket directories. Should the harness end before a job
+ * cleans up (an exception, Ctrl-C, SIGTERM from outside), the peers are killed and the directories
+ * removed on its way out, so no server keeps a port or a socket file.
+ */
+const running = new Set();
+const socketDirs = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+  for (const dir of socketDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Spawns a peer; collects its stdout as JSON lines (`{ text }` for others) and its stderr's tail. */
 export function start(command, cwd, env) {
   const child = spawn(command.file, command.args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
   const state = { child, stderr: "", lines: [], listeners: [], exited: undefined };
   let pending = "";
   child.stdout.setEncoding("utf8");
@@ -56,10 +71,12 @@ export function start(command, cwd, env) {
   });
   state.exit = new Promise((resolve) => {
     child.on("error", (error) => {
+      running.delete(child);
       state.exited = { error };
       resolve(state.exited);
     });
     child.on("exit", (code, signal) => {
+      running.delete(child);
       state.exited = { code, signal };
       resolve(state.exited);
     });
@@ -106,7 +123,8 @@ export async function stop(proc) {
 }
 
 /**
- * Runs `mode` between `client` and `server` peers. Returns the client's result plus resource
+ * Runs `mode` between `client` and `server` peers over `transport` ("unix", "tcp" or "tls"; TLS
+ * needs `tls`, the certificate files from `tlsFiles()`). Returns the client's result plus resource
  * figures, or throws with what went wrong.
  */
 export async function runJob({
@@ -116,20 +134,30 @@ export async function runJob({
   warmup,
   duration,
   cwd,
+  transport = "unix",
+  tls,
   serverFlags = [],
   clientFlags = [],
   env,
   onMeasure,
 }) {
+  for (const peer of [server, client]) {
+    const reason = peer.unsupported?.(transport);
+    if (reason) throw new Error(`missing: ${reason}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), "ipcb-"));
+  socketDirs.add(dir);
   const path = join(dir, "s");
   const processEnv = { ...process.env, NO_COLOR: "1", ...env };
   let serverProc;
   let clientProc;
   try {
-    serverProc = start(server.command({ role: "server", path }, serverFlags), cwd, processEnv);
-    await waitFor(serverProc, (message) => message.ready, 30_000, "the server to listen");
-    clientProc = start(client.command({ role: "client", path, mode, warmup, duration }, clientFlags), cwd, processEnv);
+    const listen = serverEndpoint(transport, { path, tls });
+    serverProc = start(server.command({ role: "server", endpoint: listen }, serverFlags), cwd, processEnv);
+    const ready = await waitFor(serverProc, (message) => message.ready, 30_000, "the server to listen");
+    const endpoint = clientEndpoint(listen, ready, { tls });
+    const job = { role: "client", endpoint, mode, warmup, duration };
+    clientProc = start(client.command(job, clientFlags), cwd, processEnv);
     const limit = warmup + duration + 30_000;
     await waitFor(clientProc, (message) => message.phase === "measure", limit, "the warm-up");
     const before = { server: cpuSeconds(serverProc.child.pid), client: cpuSeconds(clientProc.child.pid) };
@@ -161,6 +189,7 @@ export async function runJob({
     if (clientProc) await stop(clientProc);
     if (serverProc) await stop(serverProc);
     rmSync(dir, { recursive: true, force: true });
+    socketDirs.delete(dir);
   }
 }
 

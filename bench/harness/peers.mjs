@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { builtRuntime } from "./build.mjs";
+import { endpointArgs, endpointOf } from "./transport.mjs";
 
 /** The first `node` on PATH outside node_modules (inside npm scripts node_modules/.bin/node is 22). */
 export function systemNode() {
@@ -44,21 +45,15 @@ export function describePeers(root, { build, oracle }) {
     gcc: oracle.compiler,
   };
 
-  const workloadArgs = ({ role, path, mode, warmup, duration }) =>
-    role === "server"
-      ? ["--role", "server", "--path", path]
-      : [
-          "--role",
-          "client",
-          "--path",
-          path,
-          "--mode",
-          mode,
-          "--warmup",
-          String(warmup),
-          "--duration",
-          String(duration),
-        ];
+  // `job.endpoint` is where to listen or connect (bench/harness/transport.mjs); a bare `job.path`
+  // (the idle benchmark) is a Unix socket.
+  const workloadArgs = (job) => {
+    const { role, mode, warmup, duration } = job;
+    const at = endpointArgs(endpointOf(job));
+    return role === "server"
+      ? ["--role", "server", ...at]
+      : ["--role", "client", ...at, "--mode", mode, "--warmup", String(warmup), "--duration", String(duration)];
+  };
 
   const ipcStreams = (id, runtime, label, binary, binaryVersion, runArgs) => {
     const lib = build ? builtRuntime(build, runtime) : undefined;
@@ -145,11 +140,24 @@ export function describePeers(root, { build, oracle }) {
       runtime: "c",
       implementation: "oracle",
       missing: oracle.missing,
+      // Without OpenSSL's headers the oracle is built for Unix sockets and TCP only.
+      unsupported: (transport) => (transport === "tls" ? oracle.noTls : undefined),
       profilable: false,
-      command: ({ role, path, mode, warmup, duration }) => ({
-        file: oracle.binary,
-        args: role === "server" ? ["server", path] : ["client", path, mode, String(warmup), String(duration)],
-      }),
+      command: (job) => {
+        const { role, mode, warmup, duration } = job;
+        const endpoint = endpointOf(job);
+        const address =
+          endpoint.transport === "unix" ? endpoint.path : `${endpoint.transport}:${endpoint.host}:${endpoint.port}`;
+        const files =
+          endpoint.transport !== "tls" ? [] : role === "server" ? [endpoint.cert, endpoint.key] : [endpoint.ca];
+        return {
+          file: oracle.binary,
+          args:
+            role === "server"
+              ? ["server", address, ...files]
+              : ["client", address, mode, String(warmup), String(duration), ...files],
+        };
+      },
     },
   ];
   if (versions.node20 !== undefined && !versions.node20.startsWith("20.")) {
@@ -200,15 +208,25 @@ export const TARGET_MODES = ["round-trips", "one-way"];
 
 export const MODES = ["round-trips", "one-way", "latency"];
 
-/** Compiles bench/oracle.c into `dir` when gcc is there. */
+/**
+ * Compiles bench/oracle.c into `dir` when gcc is there: with TLS (OpenSSL) when its headers and
+ * libraries are installed, else for Unix sockets and TCP only (`noTls` says why).
+ */
 export function buildOracle(root, dir) {
   const gcc = spawnSync("gcc", ["--version"], { encoding: "utf8" });
   if (gcc.status !== 0) return { missing: "gcc is not installed" };
   const compiler = /\d+\.\d+\.\d+/.exec(gcc.stdout.split("\n")[0] ?? "")?.[0];
   const binary = join(dir, "oracle");
-  const compile = spawnSync("gcc", ["-O2", "-Wall", "-o", binary, join(root, "bench", "oracle.c")], {
-    encoding: "utf8",
-  });
+  const source = join(root, "bench", "oracle.c");
+  const gccRun = (args) => spawnSync("gcc", ["-O2", "-Wall", "-o", binary, source, ...args], { encoding: "utf8" });
+  const name = compiler ? `gcc ${compiler} -O2` : "gcc -O2";
+  const withTls = gccRun(["-DORACLE_TLS", "-lssl", "-lcrypto"]);
+  if (withTls.status === 0) {
+    const openssl = (spawnSync("openssl", ["version"], { encoding: "utf8" }).stdout ?? "").split(" ")[1];
+    return { binary, compiler: `${name}${openssl ? `, OpenSSL ${openssl}` : ", OpenSSL"}` };
+  }
+  const noTls = `the oracle was built without TLS (gcc with OpenSSL failed: ${withTls.stderr.trim().split("\n")[0]})`;
+  const compile = gccRun([]);
   if (compile.status !== 0) return { missing: `gcc failed: ${compile.stderr.trim().split("\n")[0]}`, compiler };
-  return { binary, compiler: compiler ? `gcc ${compiler} -O2` : "gcc -O2" };
+  return { binary, compiler: name, noTls };
 }

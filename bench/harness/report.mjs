@@ -1,5 +1,6 @@
 // Turns the raw per-round measurements into medians, ratios and Markdown tables.
 import { BASELINE, MODES, TARGET_MODES, TARGETS } from "./peers.mjs";
+import { TRANSPORT_TITLES } from "./transport.mjs";
 
 export function median(values) {
   const sorted = values.filter((value) => value !== undefined && Number.isFinite(value)).sort((a, b) => a - b);
@@ -122,13 +123,17 @@ function escapeCell(text) {
   return String(text).replaceAll("|", "\\|").replaceAll("\n", " ").slice(0, 300);
 }
 
-/** The Markdown tables (also printed to the console). */
-export function markdownTables({ lanes, peers, summary, missing, verdicts, modes = MODES }) {
+/**
+ * The Markdown tables (also printed to the console). With `transport`, each title says which one
+ * ("Round trips over TCP (127.0.0.1) …"); without, the titles are as they were before transports.
+ */
+export function markdownTables({ lanes, peers, summary, missing, verdicts, modes = MODES, transport }) {
   const out = [];
+  const over = transport === undefined ? "" : ` over ${TRANSPORT_TITLES[transport]}`;
   const titles = {
-    "round-trips": "Round trips (64 in flight, 64-byte payload): round trips per second",
-    "one-way": "One-way stream (backpressure respected): events per second",
-    latency: "Latency (one in flight): microseconds per round trip",
+    "round-trips": `Round trips${over} (64 in flight, 64-byte payload): round trips per second`,
+    "one-way": `One-way stream${over} (backpressure respected): events per second`,
+    latency: `Latency${over} (one in flight): microseconds per round trip`,
   };
   for (const mode of modes) {
     out.push(`### ${titles[mode]}`, "");
@@ -165,7 +170,7 @@ export function markdownTables({ lanes, peers, summary, missing, verdicts, modes
   }
   verdicts = verdicts.filter((verdict) => modes.some((mode) => verdict.what.includes(mode)));
   if (verdicts.length) {
-    out.push("### Targets (informational)", "");
+    out.push(`### Targets (informational)${over}`, "");
     out.push("| lane | target | median | verdict |", "|---|---|---:|---|");
     for (const verdict of verdicts) {
       const lane = lanes.find((candidate) => candidate.id === verdict.lane);

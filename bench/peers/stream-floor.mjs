@@ -6,13 +6,18 @@
 // costs by itself, the part of a server that no parser or adapter can save.
 //
 //   <runtime> stream-floor.mjs --role server --path <socket>
-import { exit, parseArgs, scriptArgs, writeLine } from "./workload.mjs";
+//                              | --transport tcp|tls --host <ip> --port 0 [--cert <pem> --key <pem>]
+// Over TCP and TLS it listens on the port it is given (0: a free one) and prints the port it got in
+// its ready line; sockets get TCP_NODELAY, as in the ipc-streams adapters.
+import { endpointOf, exit, parseArgs, scriptArgs, writeLine } from "./workload.mjs";
 
 const options = parseArgs(scriptArgs());
 if (options.role !== "server") {
   await writeLine({ error: "stream-floor is a server only" });
   await exit(1);
 }
+const endpoint = await endpointOf(options);
+const network = endpoint.transport !== "unix";
 
 const DELIMITER = 0x0c;
 /** Every event the workload sends starts with these bytes (type first); the next one tells it apart. */
@@ -138,11 +143,13 @@ function concat(parts) {
 if (globalThis.Bun) {
   // Bun's own sockets, as the ipc-streams Bun adapter uses. A write the kernel does not take whole
   // waits for `drain`, in order.
-  globalThis.Bun.listen({
-    unix: options.path,
+  const listener = globalThis.Bun.listen({
+    ...(network ? { hostname: endpoint.host, port: endpoint.port } : { unix: endpoint.path }),
+    ...(endpoint.transport === "tls" ? { tls: { cert: endpoint.cert, key: endpoint.key } } : {}),
     socket: {
       binaryType: "uint8array",
       open(socket) {
+        if (network) socket.setNoDelay(true);
         const unsent = [];
         const send = () => {
           while (unsent.length > 0) {
@@ -178,10 +185,10 @@ if (globalThis.Bun) {
       error() {},
     },
   });
-  await writeLine({ ready: true });
+  await writeLine(network ? { ready: true, port: listener.port } : { ready: true });
 } else {
-  const { createServer } = await import("node:net");
-  const server = createServer((socket) => {
+  const onSocket = (socket) => {
+    if (network) socket.setNoDelay(true);
     const onChunk = serveConnection({
       pause: () => socket.pause(),
       resume: () => socket.resume(),
@@ -189,6 +196,12 @@ if (globalThis.Bun) {
     });
     socket.on("data", onChunk);
     socket.on("error", () => {});
-  });
-  server.listen(options.path, () => void writeLine({ ready: true }));
+  };
+  const server =
+    endpoint.transport === "tls"
+      ? (await import("node:tls")).createServer({ cert: endpoint.cert, key: endpoint.key }, onSocket)
+      : (await import("node:net")).createServer(onSocket);
+  const ready = () => void writeLine(network ? { ready: true, port: server.address().port } : { ready: true });
+  if (network) server.listen(endpoint.port, endpoint.host, ready);
+  else server.listen(endpoint.path, ready);
 }

@@ -73,6 +73,35 @@ export function scriptArgs() {
   return globalThis.Deno ? globalThis.Deno.args : process.argv.slice(2);
 }
 
+/**
+ * Where a peer listens or connects, from its arguments (see bench/harness/transport.mjs):
+ * `--path <socket>` for a Unix socket, or `--transport tcp|tls --host <ip> --port <n>` with, for
+ * TLS, `--cert <pem> --key <pem>` (server) or `--ca <pem>` (client). Certificate files come back as
+ * their PEM text.
+ */
+export async function endpointOf(options) {
+  const transport = options.transport ?? "unix";
+  if (transport === "unix") return { transport, path: options.path };
+  if (transport !== "tcp" && transport !== "tls") throw new Error(`unknown transport ${transport}`);
+  const port = Number(options.port);
+  if (!(Number.isInteger(port) && port >= 0 && typeof options.host === "string")) {
+    throw new Error("a tcp or tls peer needs --host and --port");
+  }
+  const endpoint = { transport, host: options.host, port, files: {} };
+  for (const name of ["cert", "key", "ca"]) {
+    if (typeof options[name] !== "string") continue;
+    endpoint.files[name] = options[name];
+    endpoint[name] = await readText(options[name]);
+  }
+  return endpoint;
+}
+
+async function readText(path) {
+  if (globalThis.Deno) return globalThis.Deno.readTextFileSync(path);
+  const { readFileSync } = await import("node:fs");
+  return readFileSync(path, "utf8");
+}
+
 class BenchFailure extends Error {}
 
 function fail(message) {
