@@ -96,7 +96,9 @@ function leavingClient(...args: string[]): Child {
 async function rawPeer(mode: "deaf" | "idle" | "listen", path: string): Promise<Child> {
   const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", [mode, path]);
   children.push(child);
-  expect(await lineOf(child)).toEqual(mode === "idle" ? { connected: true } : { ready: true });
+  expect(await lineOf(child)).toEqual(
+    mode === "idle" ? { connected: true } : { ready: true, address: { transport: "unix", path } },
+  );
   return child;
 }
 
