@@ -167,7 +167,10 @@ describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: a peer process cra
       ),
     );
     expect(server.connectionCount).toBe(0);
-    await expect(side.emit("down", "anyone there?")).rejects.toMatchObject({ code: "ERR_IPC_CLOSED" });
+    // Closed, or failed with the reset that ended it.
+    await expect(side.emit("down", "anyone there?")).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_IPC_(CLOSED|CONNECTION_RESET)$/),
+    });
     await server.close();
   });
 
