@@ -12,6 +12,7 @@ import type {
 } from "../../transport/contract.ts";
 import { nodeConnect, nodeListen } from "../node/net.ts";
 import { denoSocket } from "./socket.ts";
+import { pauseDenoTlsLikeNode } from "./tls.ts";
 
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
 const ACCEPT_RETRY_DELAY_MS = 50;
@@ -53,7 +54,7 @@ export const denoRuntime: Runtime = {
   },
 
   async connect(address, signal) {
-    if (address.transport === "tls") return nodeConnect(address, signal);
+    if (address.transport === "tls") return nodeConnect(address, signal, pauseDenoTlsLikeNode);
     try {
       const conn =
         address.transport === "unix"
@@ -66,7 +67,7 @@ export const denoRuntime: Runtime = {
   },
 
   listen(address, onSocket) {
-    if (address.transport === "tls") return nodeListen(address, onSocket);
+    if (address.transport === "tls") return nodeListen(address, onSocket, pauseDenoTlsLikeNode);
     let listener: Deno.Listener;
     try {
       listener =

@@ -10,9 +10,14 @@ import { nodeTlsOptions } from "./tls.ts";
 /**
  * Connects with `node:net` or `node:tls`. The Node adapter uses it for every address; the Bun and
  * Deno adapters use it for TLS, whose `node:tls` (unlike their native TLS) verifies client
- * certificates and reports the peer's certificate.
+ * certificates and reports the peer's certificate. `adopt` sees each socket once it is connected
+ * (on TLS, after the handshake), before it is wrapped: a runtime's repairs go there.
  */
-export function nodeConnect(address: Address, signal?: AbortSignal): Promise<TransportSocket> {
+export function nodeConnect(
+  address: Address,
+  signal?: AbortSignal,
+  adopt?: (socket: Socket) => void,
+): Promise<TransportSocket> {
   return new Promise((resolve, reject) => {
     const socket = openSocket(address);
     const onError = (error: Error) => {
@@ -31,15 +36,26 @@ export function nodeConnect(address: Address, signal?: AbortSignal): Promise<Tra
     socket.once(address.transport === "tls" ? "secureConnect" : "connect", () => {
       signal?.removeEventListener("abort", onAbort);
       socket.off("error", onError);
+      adopt?.(socket);
       resolve(nodeSocket(socket, address));
     });
   });
 }
 
-/** Listens with `node:net` or `node:tls`; on TLS `onSocket` receives only sockets that passed the handshake. */
-export function nodeListen(address: Address, onSocket: (socket: TransportSocket) => void): Promise<Listener> {
+/**
+ * Listens with `node:net` or `node:tls`; on TLS `onSocket` receives only sockets that passed the
+ * handshake. `adopt` as for {@link nodeConnect}.
+ */
+export function nodeListen(
+  address: Address,
+  onSocket: (socket: TransportSocket) => void,
+  adopt?: (socket: Socket) => void,
+): Promise<Listener> {
   return new Promise((resolve, reject) => {
-    const accept = (socket: Socket) => onSocket(nodeSocket(socket, address));
+    const accept = (socket: Socket) => {
+      adopt?.(socket);
+      onSocket(nodeSocket(socket, address));
+    };
     const server = listeningServer(address, accept);
     server.once("error", (error: Error) => reject(systemError(error, address, "listen on")));
     const ready = () => {
