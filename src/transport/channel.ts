@@ -284,10 +284,9 @@ export class Channel implements SocketEvents {
     if (error !== undefined && !this.#destroyed && !(this.#readEnded && error.code === "ERR_IPC_CLOSED")) {
       this.#failure ??= error;
     }
-    // What was received before a clean close is still read; after destroy() or a failure it is dropped.
-    if (this.#destroyed || this.#failure) {
-      this.#received.length = 0;
-    }
+    // What was received is still read, then the end or the failure: a peer may send its last
+    // messages and then reset (exiting with bytes of ours unread). After destroy() it is dropped.
+    if (this.#destroyed) this.#received.length = 0;
     this.#settleRead();
     this.#refuseUnwritten(this.#failure ?? this.#closedForWriting());
     this.#resolveClosed();
