@@ -68,7 +68,7 @@ export interface RemoteAddress {
 
 /** What a TLS connection's handshake established. */
 export interface TlsInfo {
-  /** The peer's certificate verified (always true where unverified peers are refused). */
+  /** The peer sent a certificate and it verified (always true where unverified peers are refused). */
   readonly authorized: boolean;
   /** Why the peer's certificate did not verify, when it did not. */
   readonly authorizationError: string | undefined;

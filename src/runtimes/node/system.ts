@@ -106,6 +106,9 @@ export function systemError(error: unknown, where: string | Address, action: str
   if (action === "connect to" && NO_SERVER_CODES.has(code)) {
     return new IpcError("ERR_IPC_NO_SERVER", `cannot ${action} ${name}: no server is listening (${code})`, details);
   }
+  if (action === "connect to" && code === "ECONNRESET") {
+    return new IpcError("ERR_IPC_CONNECTION_RESET", `cannot ${action} ${name}: the server reset it (${code})`, details);
+  }
   if (isTlsErrorCode(code)) {
     const message = error instanceof Error && error.message !== code ? `${code}: ${error.message}` : code;
     return new IpcError("ERR_IPC_TLS", `TLS handshake with ${name} failed: ${message}`, details);

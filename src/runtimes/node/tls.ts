@@ -26,11 +26,13 @@ export function nodeTlsOptions(settings: TlsSettings, client?: { readonly host: 
 /** What a `node:tls` socket's handshake established. */
 export function tlsInfoOf(socket: TLSSocket): TlsInfo {
   const error = socket.authorizationError as Error | string | null | undefined;
+  const peerCertificate = certificateOf(socket.getPeerCertificate());
   return {
-    authorized: socket.authorized,
+    // Deno calls a server's socket authorized when the client sent no certificate at all.
+    authorized: socket.authorized === true && peerCertificate !== undefined,
     authorizationError: error ? String((error as { code?: string }).code ?? error) : undefined,
     protocol: socket.getProtocol() ?? undefined,
-    peerCertificate: certificateOf(socket.getPeerCertificate()),
+    peerCertificate,
   };
 }
 
