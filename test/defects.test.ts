@@ -17,10 +17,11 @@ import {
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Connection } from "../src/index.ts";
+import type { Connection, ServerAddress } from "../src/index.ts";
 import { type Child, repositoryRoot, spawnChild } from "./fixtures/children.ts";
 import { nodeBundle } from "./fixtures/node-bundle.ts";
 import { acceptor, drain, echo, outcome, socketDirectory, take, until } from "./fixtures/sockets.ts";
+import { type Endpoints, endpoints, TRANSPORTS } from "./fixtures/transports.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
 const sockets = socketDirectory();
@@ -92,14 +93,20 @@ function leavingClient(...args: string[]): Child {
   return child;
 }
 
-/** test/fixtures/raw-peer.mjs in the suite's runtime; resolves once it printed its ready line. */
-async function rawPeer(mode: "deaf" | "idle" | "listen", path: string): Promise<Child> {
-  const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", [mode, path]);
+/**
+ * test/fixtures/raw-peer.mjs in the suite's runtime, given its `<address>` argument; resolves once
+ * it printed its ready line, with the address a serving peer listens on.
+ */
+async function rawPeer(
+  mode: "deaf" | "idle" | "listen",
+  address: string,
+): Promise<Child & { readonly address: ServerAddress | undefined }> {
+  // A peer that never reads runs on Node: a paused Deno node:tls socket (without our repair) reads on.
+  const child = spawnChild(mode === "listen" ? runtimeName : "node", "test/fixtures/raw-peer.mjs", [mode, address]);
   children.push(child);
-  expect(await lineOf(child)).toEqual(
-    mode === "idle" ? { connected: true } : { ready: true, address: { transport: "unix", path } },
-  );
-  return child;
+  const line = (await lineOf(child)) as { address?: ServerAddress };
+  expect(line).toEqual(mode === "idle" ? { connected: true } : { ready: true, address: expect.any(Object) });
+  return Object.assign(child, { address: line.address });
 }
 
 /** Connects, sends one event and expects it echoed within 2 s: true when the server at `path` serves. */
@@ -118,16 +125,19 @@ async function serves(path: string, data: unknown = "ping"): Promise<boolean> {
   }
 }
 
-describe(`defects on ${runtimeName}: sending, then exiting`, () => {
+describe.each(TRANSPORTS)(`defects on ${runtimeName} over %s: sending, then exiting`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   for (const mode of ["emit-exit", "write-exit"] as const) {
     const how = mode === "emit-exit" ? "await connection.emit()" : "await writer.write()";
     test(
       `defect 1: ${how} reaches the OS before exit: 3 awaited sends, then process.exit, all arrive`,
       async () => {
-        const path = sockets.path(mode);
-        const server = await ipc.serve({ path });
+        const name = mode;
+        const server = await ipc.serve(at.listen(name));
         const accepted = acceptor(server);
-        const child = leavingClient(mode, path, "3");
+        const child = leavingClient(mode, at.childReach(server), "3");
         const side = await accepted.next();
         const received = await within(drain(side.readable), 5000);
         expect(await within(child.exited, 5000)).toEqual({ status: "fulfilled", value: 0 });
@@ -155,15 +165,18 @@ function runs(bytes: Uint8Array): string {
   return parts.join(" ");
 }
 
-describe(`defects on ${runtimeName}: raw mode`, () => {
+describe.each(TRANSPORTS)(`defects on ${runtimeName} over %s: raw mode`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   for (const size of [1000, 256 * 1024]) {
     test(
       `defect 2: raw mode, one ${size}-byte buffer refilled between awaited writes: the peer gets each content`,
       async () => {
-        const path = sockets.path(`reuse-${size}`);
-        const server = await ipc.serve({ path, raw: true });
+        const name = `reuse-${size}`;
+        const server = await ipc.serve({ ...at.listen(name), raw: true });
         const accepted = acceptor(server);
-        const client = await ipc.connect({ path, raw: true });
+        const client = await ipc.connect({ ...at.reach(server), raw: true });
         const side = await accepted.next();
         const receiving = drain(side.readable);
         const writer = client.writable.getWriter();
@@ -300,20 +313,23 @@ async function writeUntilStuck(writer: WritableStreamDefaultWriter<Uint8Array>):
 }
 
 /** A raw client connection to a child server that never reads, with its writes stuck. */
-async function stuckClient(name: string, signal?: AbortSignal) {
-  const path = sockets.path(name);
-  const peer = await rawPeer("deaf", path);
-  const connection = await ipc.connect({ path, raw: true, ...(signal ? { signal } : {}) });
+async function stuckClient(at: Endpoints, name: string, signal?: AbortSignal) {
+  const peer = await rawPeer("deaf", at.childListen(name));
+  const reach = at.reach({ address: peer.address as ServerAddress });
+  const connection = await ipc.connect({ ...reach, raw: true, ...(signal ? { signal } : {}) });
   const writer = connection.writable.getWriter();
   const { stuck } = await writeUntilStuck(writer);
   return { peer, connection, writer, stuck };
 }
 
-describe(`defects on ${runtimeName}: a peer that stopped reading`, () => {
+describe.each(TRANSPORTS)(`defects on ${runtimeName} over %s: a peer that stopped reading`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   test(
     "defect 4a: connection.destroy() on a connection stuck writing: closed settles, the stuck write rejects",
     async () => {
-      const { peer, connection, stuck } = await stuckClient("stuck-destroy");
+      const { peer, connection, stuck } = await stuckClient(at, "stuck-destroy");
       try {
         connection.destroy();
         expect((await within(connection.closed, 1000)).status, "connection.closed within 1 s").not.toBe("pending");
@@ -328,7 +344,7 @@ describe(`defects on ${runtimeName}: a peer that stopped reading`, () => {
   test(
     "defect 4b: writer.abort() on a connection stuck writing settles at once, and closed settles",
     async () => {
-      const { peer, connection, writer } = await stuckClient("stuck-abort");
+      const { peer, connection, writer } = await stuckClient(at, "stuck-abort");
       try {
         const aborting = writer.abort(new Error("the peer stopped reading"));
         expect((await within(aborting, 1000)).status, "writer.abort() within 1 s").not.toBe("pending");
@@ -344,7 +360,7 @@ describe(`defects on ${runtimeName}: a peer that stopped reading`, () => {
     "defect 4c: aborting connect's signal on a connection stuck writing: closed settles at once",
     async () => {
       const controller = new AbortController();
-      const { peer, connection } = await stuckClient("stuck-signal", controller.signal);
+      const { peer, connection } = await stuckClient(at, "stuck-signal", controller.signal);
       try {
         controller.abort(new Error("the peer stopped reading"));
         expect((await within(connection.closed, 1000)).status, "connection.closed within 1 s").not.toBe("pending");
@@ -358,10 +374,10 @@ describe(`defects on ${runtimeName}: a peer that stopped reading`, () => {
   test(
     "defect 4d: server.destroy() while close() waits on a client that stopped reading: both settle at once",
     async () => {
-      const path = sockets.path("stuck-server");
-      const server = await ipc.serve({ path, raw: true });
+      const name = "stuck-server";
+      const server = await ipc.serve({ ...at.listen(name), raw: true });
       const accepted = acceptor(server);
-      const peer = await rawPeer("idle", path);
+      const peer = await rawPeer("idle", at.childReach(server));
       try {
         const side = await accepted.next();
         await writeUntilStuck(side.writable.getWriter());
@@ -381,52 +397,59 @@ describe(`defects on ${runtimeName}: a peer that stopped reading`, () => {
   );
 });
 
-describe(`defects on ${runtimeName}: a server that stops reading a connection`, () => {
-  const stops: [string, (readable: ReadableStream<unknown>) => Promise<void>][] = [
-    [
-      "breaking out of",
-      async (readable) => {
-        for await (const message of readable) {
-          expect(message).toMatchObject({ type: "last", data: { n: 0 } });
-          break;
-        }
-      },
-    ],
-    [
-      "throwing out of",
-      async (readable) => {
-        const handling = (async () => {
-          for await (const _ of readable) throw new Error("the handler failed");
-        })();
-        await expect(handling).rejects.toThrow("the handler failed");
-      },
-    ],
-  ];
-  for (const [how, stop] of stops) {
-    test(
-      `defect 5: ${how} for await over connection.readable: once the peer exits, closed settles and it no longer counts`,
-      async () => {
-        const path = sockets.path(`stop-${how.split(" ")[0]}`);
-        const server = await ipc.serve({ path });
-        const accepted = acceptor(server);
-        const child = leavingClient("send-wait-exit", path, "400", "1024");
-        expect(await lineOf(child)).toEqual({ sent: 1 });
-        const side = await accepted.next();
-        await stop(side.readable);
-        // Then 400 KiB more, beyond what any runtime reads ahead: some of it is never read.
-        child.process.stdin?.write("more\n");
-        expect(await lineOf(child)).toEqual({ sent: 401 });
-        child.process.stdin?.end();
-        expect(await within(child.exited, 5000)).toEqual({ status: "fulfilled", value: 0 });
-        const closed = await within(settled(side.closed), 2000);
-        expect(closed.status, "the server's connection closed within 2 s of the peer's exit").not.toBe("pending");
-        expect(server.connectionCount).toBe(0);
-        await within(server.close(), 2000);
-      },
-      TEST_MS,
-    );
-  }
-});
+describe.each(TRANSPORTS)(
+  `defects on ${runtimeName} over %s: a server that stops reading a connection`,
+  (transport) => {
+    const at = endpoints(transport);
+    afterAll(() => at.remove());
+
+    const stops: [string, (readable: ReadableStream<unknown>) => Promise<void>][] = [
+      [
+        "breaking out of",
+        async (readable) => {
+          for await (const message of readable) {
+            expect(message).toMatchObject({ type: "last", data: { n: 0 } });
+            break;
+          }
+        },
+      ],
+      [
+        "throwing out of",
+        async (readable) => {
+          const handling = (async () => {
+            for await (const _ of readable) throw new Error("the handler failed");
+          })();
+          await expect(handling).rejects.toThrow("the handler failed");
+        },
+      ],
+    ];
+    for (const [how, stop] of stops) {
+      test(
+        `defect 5: ${how} for await over connection.readable: once the peer exits, closed settles and it no longer counts`,
+        async () => {
+          const name = `stop-${how.split(" ")[0]}`;
+          const server = await ipc.serve(at.listen(name));
+          const accepted = acceptor(server);
+          const child = leavingClient("send-wait-exit", at.childReach(server), "400", "1024");
+          expect(await lineOf(child)).toEqual({ sent: 1 });
+          const side = await accepted.next();
+          await stop(side.readable);
+          // Then 400 KiB more, beyond what any runtime reads ahead: some of it is never read.
+          child.process.stdin?.write("more\n");
+          expect(await lineOf(child)).toEqual({ sent: 401 });
+          child.process.stdin?.end();
+          expect(await within(child.exited, 5000)).toEqual({ status: "fulfilled", value: 0 });
+          // A Unix socket tells a gone peer at once; TCP only halfOpenTimeout (2 s) after it ended.
+          const closed = await within(settled(side.closed), transport === "unix" ? 2000 : 4000);
+          expect(closed.status, "the server's connection closed soon after the peer's exit").not.toBe("pending");
+          expect(server.connectionCount).toBe(0);
+          await within(server.close(), 2000);
+        },
+        TEST_MS,
+      );
+    }
+  },
+);
 
 /** The server of defect 6, exactly as a user writes it: echo every message, never close. */
 function echoWithoutClose(connection: Connection): void {
@@ -438,14 +461,17 @@ function echoWithoutClose(connection: Connection): void {
 /** What test/fixtures/leaving-client.mjs half-close-exit prints when the server answered it. */
 const replyTo = (n: number) => ({ reply: { type: "echo", data: { type: "hello", data: { n } } } });
 
-describe(`defects on ${runtimeName}: a peer that half-closes, then exits`, () => {
+describe.each(TRANSPORTS)(`defects on ${runtimeName} over %s: a peer that half-closes, then exits`, (transport) => {
+  const at = endpoints(transport);
+  afterAll(() => at.remove());
+
   test(
     "defect 6: a peer that half-closes and exits later is noticed (default halfOpenTimeout)",
     async () => {
-      const path = sockets.path("half-open");
-      const server = await ipc.serve({ path });
+      const name = "half-open";
+      const server = await ipc.serve(at.listen(name));
       const accepted = acceptor(server);
-      const child = leavingClient("half-close-exit", path, "500", "0");
+      const child = leavingClient("half-close-exit", at.childReach(server), "500", "0");
       const side = await accepted.next();
       echoWithoutClose(side);
       expect(await lineOf(child)).toEqual(replyTo(0));
@@ -461,14 +487,14 @@ describe(`defects on ${runtimeName}: a peer that half-closes, then exits`, () =>
   test(
     "defect 6: maxConnections 5 and 12 clients in turn that half-close and exit: all 12 are served",
     async () => {
-      const path = sockets.path("half-open-many");
-      const server = await ipc.serve({ path, maxConnections: 5, halfOpenTimeout: 300 });
+      const name = "half-open-many";
+      const server = await ipc.serve({ ...at.listen(name), maxConnections: 5, halfOpenTimeout: 300 });
       void (async () => {
         for await (const connection of server.connections) echoWithoutClose(connection);
       })();
       const seen: unknown[] = [];
       for (let n = 0; n < 12; n++) {
-        const child = leavingClient("half-close-exit", path, "50", String(n));
+        const child = leavingClient("half-close-exit", at.childReach(server), "50", String(n));
         const printed = await lineOf(child);
         const exited = await within(child.exited, 5000);
         seen.push({ printed, exit: exited.status === "fulfilled" ? exited.value : "still running" });
@@ -483,10 +509,10 @@ describe(`defects on ${runtimeName}: a peer that half-closes, then exits`, () =>
   test(
     "defect 6: a server that keeps writing after the peer half-closed keeps the connection open",
     async () => {
-      const path = sockets.path("half-open-busy");
-      const server = await ipc.serve({ path });
+      const name = "half-open-busy";
+      const server = await ipc.serve(at.listen(name));
       const accepted = acceptor(server);
-      const client = await ipc.connect({ path });
+      const client = await ipc.connect(at.reach(server));
       const side = await accepted.next();
       await client.emit("hello");
       await client.writable.close();
