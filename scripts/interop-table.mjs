@@ -6,9 +6,11 @@
  *   node scripts/interop-table.mjs
  *
  * Input: test-results/interop-<runtime>.json (or $IPC_STREAMS_RESULTS_DIR), written by
- * test/interop.test.ts in each lane. Rows are node-ipc line × direction, columns are runtimes, a
- * cell is passed/total scenarios; a scenario that never ran counts as failed. Nothing here is
- * typed by hand: every number comes from those files.
+ * test/interop.test.ts in each lane. Rows are node-ipc line × transport (Unix socket, TCP, TLS) ×
+ * direction, columns are runtimes, a cell is passed/total scenarios; a scenario that never ran
+ * counts as failed. Scenarios marked `limitation` check something a node-ipc line cannot do; they
+ * count like the others and are also listed under "Known limitations". Nothing here is typed by
+ * hand: every number and name comes from those files (a record without `transport` is Unix).
  *
  * README.md is rewritten only when the results differ from the ones it shows (the date line aside).
  * When README.md lacks the markers the table is printed and README is left alone (exit 0). When
@@ -41,6 +43,15 @@ const LINES = [
 ];
 const MAX_LISTED_FAILURES = 30;
 const DIRECTIONS = ["node-ipc client → our server", "our client → node-ipc server"];
+/** Transports in display order, with their labels. */
+const TRANSPORTS = [
+  ["unix", "Unix socket"],
+  ["tcp", "TCP"],
+  ["tls", "TLS"],
+];
+
+const transportOf = (scenario) => scenario.transport ?? "unix";
+const transportLabel = (id) => TRANSPORTS.find(([known]) => known === id)?.[1] ?? id;
 
 function readReports() {
   if (!existsSync(resultsDir)) return [];
@@ -69,30 +80,46 @@ function render(reports) {
     return report ? `${label} (${report.runtimeVersion})` : label;
   });
   const rows = [
-    `| node-ipc line | direction | ${header.join(" | ")} |`,
-    `|---|---|${lanes.map(() => "---").join("|")}|`,
+    `| node-ipc line | transport | direction | ${header.join(" | ")} |`,
+    `|---|---|---|${lanes.map(() => "---").join("|")}|`,
   ];
   const failures = [];
   let passedAll = 0;
   let totalAll = 0;
+  const transports = [...TRANSPORTS.map(([id]) => id)];
+  for (const report of reports) {
+    for (const s of report.scenarios) if (!transports.includes(transportOf(s))) transports.push(transportOf(s));
+  }
+  const recorded = (line, transport, direction) =>
+    reports.some((report) =>
+      report.scenarios.some((s) => s.line === line && transportOf(s) === transport && s.direction === direction),
+    );
   for (const [line, folder] of LINES) {
-    for (const direction of DIRECTIONS) {
-      const cells = lanes.map(([id, label]) => {
-        const report = byRuntime.get(id);
-        if (!report) return "no results";
-        const scenarios = report.scenarios.filter((s) => s.line === line && s.direction === direction);
-        const passed = scenarios.filter((s) => s.passed).length;
-        passedAll += passed;
-        totalAll += scenarios.length;
-        for (const s of scenarios.filter((s) => !s.passed)) {
-          failures.push(
-            `${packageLabel(line, folder)}, ${label}, ${direction}: ${s.scenario}${s.ran ? "" : " (did not run)"}`,
+    for (const transport of transports) {
+      for (const direction of DIRECTIONS) {
+        // A combination no lane has results for is left out rather than shown as "no results".
+        if (!recorded(line, transport, direction)) continue;
+        const cells = lanes.map(([id, label]) => {
+          const report = byRuntime.get(id);
+          if (!report) return "no results";
+          const scenarios = report.scenarios.filter(
+            (s) => s.line === line && transportOf(s) === transport && s.direction === direction,
           );
-        }
-        if (scenarios.length === 0) return "no results";
-        return `${passed}/${scenarios.length}${passed === scenarios.length ? "" : " ❌"}`;
-      });
-      rows.push(`| ${packageLabel(line, folder)} | ${direction} | ${cells.join(" | ")} |`);
+          const passed = scenarios.filter((s) => s.passed).length;
+          passedAll += passed;
+          totalAll += scenarios.length;
+          for (const s of scenarios.filter((s) => !s.passed)) {
+            failures.push(
+              `${packageLabel(line, folder)}, ${label}, ${transportLabel(transport)}, ${direction}: ${s.scenario}${s.ran ? "" : " (did not run)"}`,
+            );
+          }
+          if (scenarios.length === 0) return "no results";
+          return `${passed}/${scenarios.length}${passed === scenarios.length ? "" : " ❌"}`;
+        });
+        rows.push(
+          `| ${packageLabel(line, folder)} | ${transportLabel(transport)} | ${direction} | ${cells.join(" | ")} |`,
+        );
+      }
     }
   }
 
@@ -110,7 +137,7 @@ function render(reports) {
       .sort()
       .at(-1) ?? "";
   const lines = [
-    `Cell = scenarios passed / scenarios run for that node-ipc line, direction and runtime (${passedAll}/${totalAll} in all).`,
+    `Cell = scenarios passed / scenarios run for that node-ipc line, transport, direction and runtime (${passedAll}/${totalAll} in all).`,
     `Each node-ipc peer ran in its own Node process (${[...peerNodes].join(", ") || "none"}).`,
     `${DATED} ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by \`test/interop.test.ts\`.`,
     "",
@@ -122,18 +149,46 @@ function render(reports) {
     if (failures.length > shown.length) shown.push(`- … and ${failures.length - shown.length} more`);
     lines.push("Failed scenarios:", "", ...shown, "");
   }
-  lines.push("<details><summary>Scenarios</summary>", "");
-  for (const direction of DIRECTIONS) {
-    /** scenario name → the node-ipc lines it runs against */
-    const scenarios = new Map();
-    for (const report of reports) {
-      for (const s of report.scenarios) {
-        if (s.direction !== direction) continue;
-        if (!scenarios.has(s.scenario)) scenarios.set(s.scenario, new Set());
-        scenarios.get(s.scenario).add(s.line);
+  /** (transport, direction) → scenario name → the node-ipc lines it runs against, in order seen. */
+  const catalogue = (keep) => {
+    const groups = [];
+    for (const transport of transports) {
+      for (const direction of DIRECTIONS) {
+        const scenarios = new Map();
+        for (const report of reports) {
+          for (const s of report.scenarios) {
+            if (transportOf(s) !== transport || s.direction !== direction || !keep(s)) continue;
+            if (!scenarios.has(s.scenario)) scenarios.set(s.scenario, new Set());
+            scenarios.get(s.scenario).add(s.line);
+          }
+        }
+        if (scenarios.size > 0) groups.push({ transport, direction, scenarios });
       }
     }
-    lines.push(`**${direction}**`, "");
+    return groups;
+  };
+  const lineList = (lineSet) =>
+    LINES.filter(([line]) => lineSet.has(line))
+      .map(([line, folder]) => packageLabel(line, folder))
+      .join(", ");
+
+  const limitations = catalogue((s) => s.limitation === true);
+  if (limitations.length > 0) {
+    lines.push(
+      "Known limitations of node-ipc lines, each checked by a scenario that passes when the line behaves as described (counted in the table):",
+      "",
+    );
+    for (const { transport, direction, scenarios } of limitations) {
+      for (const [name, lineSet] of scenarios) {
+        lines.push(`- ${lineList(lineSet)} · ${transportLabel(transport)} · ${direction}: ${name}`);
+      }
+    }
+    lines.push("");
+  }
+
+  lines.push("<details><summary>Scenarios</summary>", "");
+  for (const { transport, direction, scenarios } of catalogue(() => true)) {
+    lines.push(`**${transportLabel(transport)} · ${direction}**`, "");
     for (const [name, lineSet] of scenarios) {
       const only = lineSet.size === LINES.length ? "" : ` (node-ipc ${[...lineSet].join(", ")} only)`;
       lines.push(`- ${name}${only}`);

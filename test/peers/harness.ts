@@ -110,10 +110,30 @@ export class Peer {
     this.#child.stdin?.on("error", () => {}); // EPIPE after the peer died is reported by `exit`.
   }
 
-  /** Starts a peer for `line` and waits until node-ipc is loaded. */
+  /**
+   * A peer for `line`, once node-ipc is loaded. Starting a Node process takes most of a short
+   * scenario, so one spare per line is started ahead, with the environment of the moment, and the
+   * next call takes it (a spare whose environment no longer matches `process.env` is dropped).
+   */
   static async start(line: Line): Promise<Peer> {
-    const peer = new Peer(line);
+    const environment = environmentKey();
+    const spare = spares.get(line);
+    spares.delete(line);
+    let starting: Promise<Peer>;
+    if (spare !== undefined && spare.environment === environment) starting = spare.starting;
+    else {
+      if (spare !== undefined) void spare.starting.then((peer) => peer.stop());
+      starting = Peer.#launch(line);
+    }
+    spares.set(line, { environment, starting: Peer.#launch(line) });
+    // A spare that died while it waited is replaced by a fresh start.
+    const peer = await starting.catch(() => Peer.#launch(line));
     live.add(peer);
+    return peer;
+  }
+
+  static async #launch(line: Line): Promise<Peer> {
+    const peer = new Peer(line);
     const ready = await peer.next((event) => event.ev === "ready", "ready");
     peer.node = String(ready.node);
     peer.defaultSocketRoot = String(ready.socketRoot);
@@ -236,10 +256,23 @@ export class Peer {
 }
 
 const live = new Set<Peer>();
+/** The peer started ahead for each line, and the environment it was started with. */
+const spares = new Map<Line, { readonly environment: string; readonly starting: Promise<Peer> }>();
 
-/** Stops every peer still running (for `afterAll`). */
+function environmentKey(): string {
+  return JSON.stringify(Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Stops every peer a scenario started that is still running (for `afterEach`); spares stay. */
 export async function stopAllPeers(): Promise<void> {
   await Promise.all([...live].map((peer) => peer.stop()));
+}
+
+/** Stops the spares too (for `afterAll`). */
+export async function stopSparePeers(): Promise<void> {
+  const starting = [...spares.values()].map((spare) => spare.starting);
+  spares.clear();
+  await Promise.all(starting.map((peer) => peer.then((started) => started.stop()).catch(() => {})));
 }
 
 function summary(events: readonly PeerEvent[]): string {

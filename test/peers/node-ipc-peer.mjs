@@ -11,7 +11,9 @@
 //   peer -> test  {"ev":"message","name":"c1","type":"reply","data":{...}}   (unsolicited events)
 // Values JSON cannot carry are tagged: {"$":"undefined"}, {"$":"NaN"}, {"$":"bytes","base64":…}…
 
+import { isAbsolute, join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { tag, untag } from "./tagged.mjs";
 
 const PACKAGES = { 9: "node-ipc-9", 10: "node-ipc-10", 12: "node-ipc-12", 14: "node-ipc-14" };
@@ -42,9 +44,42 @@ function client(name) {
   return found;
 }
 
+/** Where the TLS test certificates are: `tls` arguments name files in there. */
+const CERTIFICATES = fileURLToPath(new URL("../fixtures/tls/", import.meta.url));
+
+function certificatePath(file) {
+  if (typeof file !== "string" || file === "" || isAbsolute(file) || file.includes("/") || file.includes("..")) {
+    throw new Error(`tls: ${JSON.stringify(file)} is not a file name in test/fixtures/tls`);
+  }
+  return join(CERTIFICATES, file);
+}
+
+/**
+ * node-ipc's `config.tls` from a `tls` argument: `public`, `private` and `trustedConnections` name
+ * files in test/fixtures/tls (node-ipc reads them itself); other members pass through. A fresh
+ * object each time, since 9–12 write the file contents into `config.tls`.
+ */
+function tlsConfig(tls) {
+  if (tls === undefined || tls === null) return undefined;
+  const config = { ...tls };
+  for (const member of ["public", "private"]) if (member in config) config[member] = certificatePath(config[member]);
+  if ("trustedConnections" in config) {
+    const files = config.trustedConnections;
+    config.trustedConnections = Array.isArray(files) ? files.map(certificatePath) : certificatePath(files);
+  }
+  return config;
+}
+
+/** What a TLS socket knows about its session right now (`undefined` on Unix sockets and TCP). */
+function tlsState(socket) {
+  if (!socket?.encrypted) return undefined;
+  const certificate = typeof socket.getPeerCertificate === "function" ? socket.getPeerCertificate() : undefined;
+  return { authorized: socket.authorized === true, peerCN: certificate?.subject?.CN ?? null };
+}
+
 function watchClient(name, types) {
   const c = client(name);
-  c.on("connect", () => out({ ev: "connect", name }));
+  c.on("connect", () => out({ ev: "connect", name, tls: tlsState(c.socket) }));
   c.on("disconnect", () => out({ ev: "disconnect", name }));
   c.on("destroy", () => out({ ev: "destroy", name }));
   c.on("error", (error) => out({ ev: "error", name, error: describeError(error) }));
@@ -61,19 +96,27 @@ function serverSocket(index) {
   return socket;
 }
 
-function serve(path, types) {
+function serve(path, net, types) {
   return new Promise((resolve, reject) => {
-    const onStart = () => resolve({ path: ipc.server.path });
-    if (path) ipc.serve(path, onStart);
+    let started = false;
+    const onStart = () => {
+      started = true;
+      resolve({ path: ipc.server.path, port: ipc.server.port ?? null });
+    };
+    if (net) ipc.serveNet(net.host, net.port, onStart);
+    else if (path) ipc.serve(path, onStart);
     else ipc.serve(onStart);
     const server = ipc.server;
     server.on("connect", (socket) => {
       const index = sockets.push(socket) - 1;
       socketIndex.set(socket, index);
-      out({ ev: "server.connect", socket: index });
+      out({ ev: "server.connect", socket: index, tls: tlsState(socket) });
     });
     server.on("socket.disconnected", (socket) => out({ ev: "server.disconnect", socket: socketIndex.get(socket) }));
-    server.on("error", (error) => out({ ev: "server.error", error: describeError(error) }));
+    server.on("error", (error) => {
+      out({ ev: "server.error", error: describeError(error) });
+      if (!started) reject(error); // 9–12 report a failed listen (EADDRINUSE…) only as `error`
+    });
     if (ipc.config.rawBuffer) {
       server.on("data", (bytes, socket) => out({ ev: "server.data", socket: socketIndex.get(socket), bytes }));
     }
@@ -81,7 +124,9 @@ function serve(path, types) {
       server.on(type, (data, socket) => out({ ev: "server.message", socket: socketIndex.get(socket), type, data }));
     }
     try {
-      server.start(); // 14 throws synchronously for root/unlink problems; 9–12 publish `error`.
+      // 14 throws synchronously for root/unlink problems, TLS configuration and assured transport
+      // rules; 9–12 publish `error`.
+      server.start();
     } catch (error) {
       reject(error);
     }
@@ -98,12 +143,18 @@ const operations = {
     const { socketRoot, appspace, id } = ipc.config;
     return { socketRoot, appspace, id };
   },
-  /** ipc.connectTo(name[, path]): starts connecting; `connect` arrives as an event. */
-  connect({ name, path, types = [] }) {
-    if (path) ipc.connectTo(name, path);
+  /**
+   * ipc.connectTo(name[, path]), or ipc.connectToNet(name, host, port) with `net: {host, port}`
+   * (and `tls`: config.tls first): starts connecting; `connect` arrives as an event.
+   */
+  connect({ name, path, net, tls, types = [] }) {
+    if (tls !== undefined) ipc.config.tls = tlsConfig(tls);
+    if (net) ipc.connectToNet(name, net.host, net.port);
+    else if (path) ipc.connectTo(name, path);
     else ipc.connectTo(name);
     watchClient(name, types);
-    return { path: client(name).path };
+    const c = client(name);
+    return { path: c.path, port: c.port ?? null };
   },
   /** ipc.of[name].emit(...args). In raw mode args is [bytes]. */
   emit({ name, args }) {
@@ -118,9 +169,13 @@ const operations = {
   disconnect({ name }) {
     ipc.disconnect(name);
   },
-  /** ipc.serve([path]) + server.start(); resolves on `start`. */
-  serve({ path, types = [] }) {
-    return serve(path, types);
+  /**
+   * ipc.serve([path]), or ipc.serveNet(host, port) with `net: {host, port}` (and `tls`:
+   * config.tls first), + server.start(); resolves on `start`.
+   */
+  serve({ path, net, tls, types = [] }) {
+    if (tls !== undefined) ipc.config.tls = tlsConfig(tls);
+    return serve(path, net, types);
   },
   /** ipc.server.emit(socket, ...args). In raw mode args is [bytes]. */
   serverEmit({ socket, args }) {
