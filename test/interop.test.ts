@@ -1528,7 +1528,9 @@ function tlsScenarios(line: Line, link: Link): void {
         const peer = await startPeer(line);
         await peer.request("serve", { net: net(port), tls: { public: "other.pem", private: "other.key" } });
         expect(await refusal({ ...net(port), tls: { ca: CA } })).toEqual({ ipcError: true, code: "ERR_IPC_TLS" });
-        expect(peer.has(isEvent("server.connect"))).toBe(false);
+        // Under TLS 1.2 the server's side of the handshake may finish before our client checks the
+        // certificate and hangs up; nothing is ever sent to it.
+        expect(peer.has(isEvent("message"))).toBe(false);
       });
     }
 

@@ -150,7 +150,7 @@ describe(`TLS on ${runtimeName}`, () => {
     const side = await accepted.next();
     expect(client.tls).toMatchObject({
       authorized: true,
-      protocol: expect.stringMatching(/^TLSv1\.[23]$/),
+      protocol: "TLSv1.2",
       peerCertificate: { subject: { CN: "localhost" }, fingerprint256: fingerprintOf(certificates.server.cert) },
     });
     // The client sent no certificate, so nothing about it was verified.
@@ -192,11 +192,12 @@ describe(`TLS on ${runtimeName}`, () => {
     await server.close();
   });
 
-  test("mutual TLS refusals: another CA, expired, no certificate; each ERR_IPC_TLS, and the server goes on", async () => {
+  test("mutual TLS refusals: no certificate, another CA, expired; each ERR_IPC_TLS, and the server goes on", async () => {
     const server = await ipc.serve({ port: 0, tls: serverTls });
     echo(server);
     const { port } = server.address as { port: number };
     for (const [what, certificate] of [
+      ["no certificate", {}],
       ["a certificate from another CA", certificates.other],
       ["an expired certificate", certificates.expired],
     ] as const) {
@@ -204,13 +205,6 @@ describe(`TLS on ${runtimeName}`, () => {
         code: "ERR_IPC_TLS",
       });
     }
-    // Without a certificate of its own the client negotiates TLS 1.3, where the server refuses it
-    // after the client's handshake is done: the connection then fails with the server's alert.
-    const bare = await ipc.connect({ port, tls: trusting });
-    const refused = await outcome(bare.readable);
-    expect(refused.values).toEqual([]);
-    expect(refused.error).toMatchObject({ code: "ERR_IPC_TLS" });
-    await expect(bare.closed).rejects.toMatchObject({ code: "ERR_IPC_TLS" });
     expect(server.connectionCount).toBe(0);
     await expectEcho({ port, tls: { ...trusting, ...certificates.client } });
     await server.close();

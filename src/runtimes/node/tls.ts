@@ -6,10 +6,11 @@ import type { PeerCertificate, TlsInfo, TlsSettings } from "../../transport/cont
  * every adapter that runs TLS on `node:tls`. Host names go out as SNI; an IP address is checked
  * against the certificate's IP entries but never sent as SNI, which TLS does not allow.
  *
- * A client that presents a certificate negotiates at most TLS 1.2: there the server accepts or
- * refuses the certificate within the handshake, so a refusal fails the connect. With TLS 1.3 the
- * server decides after the client's handshake has finished, and a refused client would only see
- * its connection end.
+ * A client negotiates at most TLS 1.2. There the server accepts or refuses a client certificate
+ * within the handshake, so a refusal fails the connect (under TLS 1.3 the server decides after the
+ * client's handshake has finished); and the server sends nothing after the handshake, whereas a
+ * TLS 1.3 server's session tickets, left unread by a client that then exits, make its kernel reset
+ * the connection, which can cost the server the client's last messages.
  */
 export function nodeTlsOptions(settings: TlsSettings, client?: { readonly host: string; readonly isIp: boolean }) {
   const servername = settings.servername ?? (client !== undefined && !client.isIp ? client.host : undefined);
@@ -18,7 +19,7 @@ export function nodeTlsOptions(settings: TlsSettings, client?: { readonly host: 
     ...(settings.key !== undefined && { key: settings.key }),
     ...(settings.ca !== undefined && { ca: [...settings.ca] }),
     ...(servername !== undefined && { servername }),
-    ...(client !== undefined && settings.cert !== undefined && { maxVersion: "TLSv1.2" as const }),
+    ...(client !== undefined && { maxVersion: "TLSv1.2" as const }),
     rejectUnauthorized: settings.rejectUnauthorized,
   };
 }
