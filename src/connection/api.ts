@@ -3,7 +3,7 @@ import { IpcError } from "../errors.ts";
 import { isNetwork, type NetworkOptions, networkAddress } from "../net/options.ts";
 import { describeAddress, pathOf } from "../transport/address.ts";
 import { Channel, DEFAULT_HALF_OPEN_TIMEOUT } from "../transport/channel.ts";
-import type { Address, Runtime, TransportSocket } from "../transport/contract.ts";
+import type { Address, Runtime, TransportSocket, UnixAddress } from "../transport/contract.ts";
 import type { SocketPathOptions } from "../unix/paths.ts";
 import { bindSocket, prepareSocketDirectory, resolveSocketPath } from "../unix/socket-file.ts";
 import { Connection } from "./connection.ts";
@@ -208,9 +208,11 @@ export function createApi(runtime: Runtime): Api {
     let bound: { readonly address: ServerAddress; unbind(): Promise<void> };
     try {
       bound =
-        address.transport === "unix"
-          ? await bindUnix(runtime, address.path, options, onSocket, check)
-          : await listenNetwork(runtime, address, onSocket);
+        address.transport !== "unix"
+          ? await listenNetwork(runtime, address, onSocket)
+          : runtime.windowsPipes
+            ? await listenPipe(runtime, address, onSocket)
+            : await bindUnix(runtime, address.path, options, onSocket, check);
     } catch (error) {
       refuseWaiting();
       throw error;
@@ -248,6 +250,16 @@ async function bindUnix(
   const mode = 0o600 | (options.readableAll ? 0o044 : 0) | (options.writableAll ? 0o022 : 0);
   const bound = await bindSocket(runtime, path, mode, onSocket, check);
   return { address: { transport: "unix", path }, unbind: () => bound.unbind() };
+}
+
+/** Listens on a Windows named pipe: no socket file to make, check or remove. */
+async function listenPipe(
+  runtime: Runtime,
+  address: UnixAddress,
+  onSocket: (socket: TransportSocket) => void,
+): Promise<{ readonly address: ServerAddress; unbind(): Promise<void> }> {
+  const listener = await runtime.listen(address, onSocket);
+  return { address, unbind: () => listener.close() };
 }
 
 /** Listens on a TCP or TLS port. */

@@ -182,6 +182,11 @@ export interface Runtime {
   readonly name: string;
   /** The longest socket path the OS accepts, in bytes, without the terminating NUL. */
   readonly maxSocketPathBytes: number;
+  /**
+   * Unix addresses are Windows named pipes: the adapter opens the pipe that `windowsPipeName`
+   * names for the path, and there is no socket file (none of the socket-file policy applies).
+   */
+  readonly windowsPipes: boolean;
   /** Reads the environment for the default socket root. */
   socketRootEnvironment(): SocketRootEnvironment;
   /**

@@ -42,7 +42,10 @@ export const bunRuntime: Runtime = {
   name: "bun",
 
   async connect(address, signal) {
-    if (address.transport === "tls") return nodeConnect(address, signal);
+    // Bun opens Windows named pipes through node:net.
+    if (address.transport === "tls" || (address.transport === "unix" && nodeSystem.windowsPipes)) {
+      return nodeConnect(address, signal);
+    }
     const socket = new BunSocket(address);
     try {
       const options = { allowHalfOpen: true, data: socket, socket: connectHandlers };
@@ -56,7 +59,9 @@ export const bunRuntime: Runtime = {
   },
 
   listen(address, onSocket) {
-    if (address.transport === "tls") return nodeListen(address, onSocket);
+    if (address.transport === "tls" || (address.transport === "unix" && nodeSystem.windowsPipes)) {
+      return nodeListen(address, onSocket);
+    }
     let listener: { readonly port?: number; stop(closeActiveConnections?: boolean): void };
     try {
       const options = {

@@ -14,6 +14,8 @@ import { nodeConnect, nodeListen } from "../node/net.ts";
 import { denoSocket } from "./socket.ts";
 import { pauseDenoTlsLikeNode } from "./tls.ts";
 
+const onWindows = Deno.build.os === "windows";
+
 /** How long the accept loop pauses after an unexpected error (out of file descriptors, say). */
 const ACCEPT_RETRY_DELAY_MS = 50;
 
@@ -36,7 +38,8 @@ const ACCEPT_RETRY_DELAY_MS = 50;
  */
 export const denoRuntime: Runtime = {
   name: "deno",
-  maxSocketPathBytes: Deno.build.os === "linux" ? 107 : 103,
+  maxSocketPathBytes: Deno.build.os === "linux" ? 107 : Deno.build.os === "windows" ? 256 : 103,
+  windowsPipes: Deno.build.os === "windows",
 
   socketRootEnvironment(): SocketRootEnvironment {
     // Getters, so that only what the path needs is read (and needs a permission).
@@ -55,6 +58,8 @@ export const denoRuntime: Runtime = {
 
   async connect(address, signal) {
     if (address.transport === "tls") return nodeConnect(address, signal, pauseDenoTlsLikeNode);
+    // Deno opens Windows named pipes through node:net only.
+    if (address.transport === "unix" && onWindows) return nodeConnect(address, signal);
     try {
       const conn =
         address.transport === "unix"
@@ -68,6 +73,7 @@ export const denoRuntime: Runtime = {
 
   listen(address, onSocket) {
     if (address.transport === "tls") return nodeListen(address, onSocket, pauseDenoTlsLikeNode);
+    if (address.transport === "unix" && onWindows) return nodeListen(address, onSocket);
     let listener: Deno.Listener;
     try {
       listener =

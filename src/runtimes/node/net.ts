@@ -1,8 +1,10 @@
 import { createConnection, createServer, isIP, type Server, type Socket } from "node:net";
+import { platform } from "node:process";
 import { connect as connectTls, createServer as createTlsServer } from "node:tls";
 import { IpcError } from "../../errors.ts";
 import { describeAddress, pathOf } from "../../transport/address.ts";
 import type { Address, Listener, TlsAddress, TransportSocket } from "../../transport/contract.ts";
+import { windowsPipeName } from "../../unix/windows-pipe.ts";
 import { nodeSocket } from "./socket.ts";
 import { systemError } from "./system.ts";
 import { nodeTlsOptions } from "./tls.ts";
@@ -63,16 +65,21 @@ export function nodeListen(
       server.on("error", () => {});
       resolve(listenerOf(server));
     };
-    if (address.transport === "unix") server.listen(address.path, ready);
+    if (address.transport === "unix") server.listen(osPath(address.path), ready);
     else server.listen({ host: address.host, port: address.port }, ready);
   });
+}
+
+/** A socket path as the OS opens it: on Windows, node-ipc's named pipe for it. */
+function osPath(path: string): string {
+  return platform === "win32" ? windowsPipeName(path) : path;
 }
 
 /** Starts connecting to `address`. */
 function openSocket(address: Address): Socket {
   switch (address.transport) {
     case "unix":
-      return createConnection({ path: address.path, allowHalfOpen: true });
+      return createConnection({ path: osPath(address.path), allowHalfOpen: true });
     case "tcp":
       return createConnection({ host: address.host, port: address.port, allowHalfOpen: true, noDelay: true });
     case "tls": {

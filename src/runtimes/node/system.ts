@@ -10,7 +10,9 @@ import type { Address, FileSystem, PathInfo, SocketRootEnvironment } from "../..
  * Node adapter and the Bun adapter (Bun implements these modules natively).
  */
 export const nodeSystem = {
-  maxSocketPathBytes: process.platform === "linux" ? 107 : 103,
+  // A pipe name may be 256 characters long.
+  maxSocketPathBytes: process.platform === "linux" ? 107 : process.platform === "win32" ? 256 : 103,
+  windowsPipes: process.platform === "win32",
 
   socketRootEnvironment(): SocketRootEnvironment {
     return {
