@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { describe, expect, test } from "vitest";
 import type { ConnectOptions, Server, TlsOptions } from "../src/index.ts";
 import { acceptor, echo, take } from "./fixtures/sockets.ts";
@@ -135,7 +136,11 @@ describe(`TLS on ${runtimeName}`, () => {
     expect(client.tls).toMatchObject({
       authorized: true,
       protocol: "TLSv1.2",
-      peerCertificate: { subject: { CN: "localhost" }, fingerprint256: fingerprintOf(certificates.server.cert) },
+      peerCertificate: {
+        subject: { CN: "localhost" },
+        fingerprint256: fingerprintOf(certificates.server.cert),
+        validTo: new X509Certificate(certificates.server.cert).validTo,
+      },
     });
     // The client sent no certificate, so nothing about it was verified.
     expect(side.tls).toMatchObject({ authorized: false, peerCertificate: undefined });
@@ -143,6 +148,35 @@ describe(`TLS on ${runtimeName}`, () => {
     await client.emit("secret", { n: 1 });
     expect(await take(side.readable, 1)).toEqual([{ type: "secret", data: { n: 1 } }]);
     await client.close();
+    await server.close();
+  });
+
+  test("PEM may be bytes; without ca the client trusts only the system store, which lacks the test CA", async () => {
+    const bytes = (pem: string) => new TextEncoder().encode(pem);
+    const server = await ipc.serve({
+      port: 0,
+      tls: { cert: bytes(certificates.server.cert), key: bytes(certificates.server.key) },
+    });
+    echo(server);
+    const { port } = server.address as { port: number };
+    await expectEcho({ port, tls: { ca: [bytes(certificates.ca)] } });
+    await expect(ipc.connect({ port, tls: {} })).rejects.toMatchObject({ code: "ERR_IPC_TLS" });
+    await server.close();
+  });
+
+  test("a server speaks TLS 1.3 to clients that offer it (ours ask for 1.2)", async () => {
+    const server = await ipc.serve({ port: 0, tls: certificates.server });
+    const accepted = acceptor(server);
+    const { port } = server.address as { port: number };
+    const socket = connectTls({ host: "127.0.0.1", port, ca: [certificates.ca] });
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("secureConnect", () => resolve()));
+    expect(socket.getProtocol()).toBe("TLSv1.3");
+    const side = await accepted.next();
+    expect(side.tls?.protocol).toBe("TLSv1.3");
+    socket.write('{"type":"hello","data":1}\f');
+    expect(await take(side.readable, 1)).toEqual([{ type: "hello", data: 1 }]);
+    socket.destroy();
     await server.close();
   });
 
