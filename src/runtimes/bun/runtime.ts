@@ -24,9 +24,9 @@ const connectHandlers = {
 /**
  * The Bun runtime adapter: `Bun.listen`/`Bun.connect` sockets (half-open allowed) for Unix
  * sockets and TCP, Bun's `node:tls` for TLS (as the Node adapter, so that client certificates
- * are verified the same way), and `node:fs/promises` (shared with the Node adapter). `serve()` and `connect()` of
- * `ipc-streams/bun` use it; it is exported as `runtime` for code written against the
- * {@link Runtime} contract.
+ * are verified the same way), and `node:fs/promises` (shared with the Node adapter). `serve()`
+ * and `connect()` of `ipc-streams/bun` use it; it is exported as `runtime` for code written
+ * against the {@link Runtime} contract.
  *
  * @example
  * ```ts
