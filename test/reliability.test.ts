@@ -87,8 +87,7 @@ interface EchoCounts {
  * connection by itself).
  */
 async function echoServer(
-  // halfOpenTimeout: the new serve option, spelled out here until ServeOptions declares it.
-  options: ServeOptions & { halfOpenTimeout?: number },
+  options: ServeOptions,
   { close }: { close: boolean },
 ): Promise<{ server: Server<IpcEvent>; counts: EchoCounts }> {
   const server = await ipc.serve<IpcEvent>(options);
