@@ -20,8 +20,8 @@ export function nodeSocket(socket: Socket, address: Address): TransportSocket {
   const path = pathOf(address);
   let failure: IpcError | undefined;
   let waiting: { resolve(): void; reject(error: IpcError): void } | undefined;
-  // Called once the bytes of the write Node could not finish at once are written (a zero-length
-  // write queued behind them completes after them, in order).
+  // Called once the write waited for is done: a TLS write, or the zero-length write queued behind
+  // bytes Node could not write at once (it completes after them, in order).
   const onWritten = (error?: Error | null) => {
     if (waiting === undefined) return;
     const { resolve, reject } = waiting;
@@ -33,6 +33,12 @@ export function nodeSocket(socket: Socket, address: Address): TransportSocket {
       );
     } else resolve();
   };
+  /** Writes `data`; the promise settles with its `onWritten`. */
+  const writeAndWait = (data: Uint8Array | string) =>
+    new Promise<void>((resolve, reject) => {
+      waiting = { resolve, reject };
+      socket.write(data, onWritten);
+    });
   // Listened for at once: an accepted socket may wait to be opened, and an unheard error would crash.
   socket.on("error", (error: Error) => {
     failure ??= toIpcError(error, path);
@@ -77,18 +83,11 @@ export function nodeSocket(socket: Socket, address: Address): TransportSocket {
       }
       if (isTls) {
         // Nothing to probe under TLS: an empty write is done at once.
-        if (data.length === 0) return undefined;
-        return new Promise<void>((resolve, reject) => {
-          waiting = { resolve, reject };
-          socket.write(data, onWritten);
-        });
+        return data.length === 0 ? undefined : writeAndWait(data);
       }
       socket.write(data);
       if (socket.writableLength === 0 && !socket.destroyed) return undefined;
-      return new Promise<void>((resolve, reject) => {
-        waiting = { resolve, reject };
-        socket.write(NOTHING, onWritten);
-      });
+      return writeAndWait(NOTHING);
     },
     shutdown() {
       return new Promise<void>((resolve) => {
