@@ -38,8 +38,8 @@ const ACCEPT_RETRY_DELAY_MS = 50;
  */
 export const denoRuntime: Runtime = {
   name: "deno",
-  maxSocketPathBytes: Deno.build.os === "linux" ? 107 : Deno.build.os === "windows" ? 256 : 103,
-  windowsPipes: Deno.build.os === "windows",
+  maxSocketPathBytes: Deno.build.os === "linux" ? 107 : onWindows ? 256 : 103,
+  windowsPipes: onWindows,
 
   socketRootEnvironment(): SocketRootEnvironment {
     // Getters, so that only what the path needs is read (and needs a permission).
