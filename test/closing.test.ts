@@ -59,15 +59,17 @@ describe.each(TRANSPORTS)(`closing on ${runtimeName} over %s`, (transport) => {
       ).rejects.toMatchObject({
         code: "ERR_IPC_INVALID_OPTION",
       });
+    }
+    const server = await ipc.serve(at.listen("half-open-option"));
+    for (const halfOpenTimeout of [-1, Number.NaN, "2000"]) {
       await expect(
-        ipc.connect({
-          ...at.reach({ address: { transport: "tcp", host: "127.0.0.1", port: 9 } }),
-          halfOpenTimeout: halfOpenTimeout as number,
-        }),
+        ipc.connect({ ...at.reach(server), halfOpenTimeout: halfOpenTimeout as number }),
       ).rejects.toMatchObject({
         code: "ERR_IPC_INVALID_OPTION",
       });
     }
+    expect(server.connectionCount).toBe(0);
+    await server.close();
   });
 
   test("halfOpenTimeout: Infinity keeps a connection whose peer half-closed open until closed", async () => {
