@@ -5,9 +5,9 @@
  *
  *   node scripts/interop-table.mjs
  *
- * Input: test-results/interop-<runtime>.json (or $IPC_STREAMS_RESULTS_DIR), written by
- * test/interop.test.ts in each lane. Rows are node-ipc line × transport (Unix socket, TCP, TLS) ×
- * direction, columns are runtimes, a cell is passed/total scenarios; a scenario that never ran
+ * Input: test-results/interop-*.json (or $IPC_STREAMS_RESULTS_DIR), written by the interop test
+ * files in each lane (test/peers/outcomes.ts); the files of one runtime are merged. Rows are
+ * node-ipc line × transport (Unix socket, TCP, TLS, UDP) × direction, columns are runtimes, a cell is passed/total scenarios; a scenario that never ran
  * counts as failed. Scenarios marked `limitation` check something a node-ipc line cannot do; they
  * count like the others and are also listed under "Known limitations". Nothing here is typed by
  * hand: every number and name comes from those files (a record without `transport` is Unix).
@@ -48,16 +48,32 @@ const TRANSPORTS = [
   ["unix", "Unix socket"],
   ["tcp", "TCP"],
   ["tls", "TLS"],
+  ["udp4", "UDP (udp4)"],
+  ["udp6", "UDP (udp6)"],
 ];
 
 const transportOf = (scenario) => scenario.transport ?? "unix";
 const transportLabel = (id) => TRANSPORTS.find(([known]) => known === id)?.[1] ?? id;
 
+/** One report per runtime: the files of one lane (one per interop test file) are merged. */
 function readReports() {
   if (!existsSync(resultsDir)) return [];
-  return readdirSync(resultsDir)
+  const byRuntime = new Map();
+  const names = readdirSync(resultsDir)
     .filter((name) => /^interop-.+\.json$/.test(name))
-    .map((name) => JSON.parse(readFileSync(join(resultsDir, name), "utf8")));
+    .sort();
+  for (const name of names) {
+    const report = JSON.parse(readFileSync(join(resultsDir, name), "utf8"));
+    const merged = byRuntime.get(report.runtime);
+    if (merged === undefined) {
+      byRuntime.set(report.runtime, { ...report, scenarios: [...report.scenarios] });
+      continue;
+    }
+    merged.scenarios.push(...report.scenarios);
+    merged.peerNode = { ...merged.peerNode, ...report.peerNode };
+    if (report.finished > merged.finished) merged.finished = report.finished;
+  }
+  return [...byRuntime.values()];
 }
 
 /** "node-ipc 9.2.1", "@achrinza/node-ipc 10.1.11"… from the installed package. */
@@ -139,7 +155,7 @@ function render(reports) {
   const lines = [
     `Cell = scenarios passed / scenarios run for that node-ipc line, transport, direction and runtime (${passedAll}/${totalAll} in all).`,
     `Each node-ipc peer ran in its own Node process (${[...peerNodes].join(", ") || "none"}).`,
-    `${DATED} ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by \`test/interop.test.ts\`.`,
+    `${DATED} ${latest.slice(0, 10)}, from \`test-results/interop-*.json\` written by the interop test files.`,
     "",
     ...rows,
     "",

@@ -2,17 +2,16 @@
  * Interoperation with the real node-ipc packages (9.2.1, @achrinza 10.1.11, 12.0.0, 14.0.0), both
  * directions, over Unix sockets, TCP and TLS, on the runtime running the suite. Each node-ipc peer
  * is a child process (test/peers/node-ipc-peer.mjs) driven over stdin/stdout. After a complete
- * run, every scenario's outcome is recorded into test-results/interop-<runtime>.json (a run
- * filtered with -t records nothing); scripts/interop-table.mjs turns those files into the README
- * table. Network scenarios stay on loopback: our servers take port 0, node-ipc servers a port
+ * run, every scenario's outcome is recorded into test-results/interop-<runtime>.json
+ * (test/peers/outcomes.ts); scripts/interop-table.mjs turns those files into the README table. Network scenarios stay on loopback: our servers take port 0, node-ipc servers a port
  * found free just before.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect } from "vitest";
 import { concat } from "./fixtures/bytes.ts";
 import {
   EVENT_TIMEOUT,
@@ -23,8 +22,17 @@ import {
   stopAllPeers,
   stopSparePeers,
 } from "./peers/harness.ts";
+import {
+  type Direction,
+  FROM_US,
+  recorder,
+  runtimeLabel,
+  type ScenarioOptions,
+  TO_US,
+  type Transport,
+} from "./peers/outcomes.ts";
 import { untag } from "./peers/tagged.mjs";
-import { ipc, runtimeName } from "./runtime.ts";
+import { ipc } from "./runtime.ts";
 import { fromHex, SEND_VECTORS, type SendVector, toHex } from "./vectors.ts";
 
 type Connection = Awaited<ReturnType<typeof ipc.connect>>;
@@ -33,95 +41,18 @@ type ServeOptions = Parameters<typeof ipc.serve>[0];
 type ConnectOptions = Parameters<typeof ipc.connect>[0];
 type TlsOptions = NonNullable<ServeOptions["tls"]>;
 
-/** `node20`, `node22`, `bun` or `deno`: the two Node lanes are reported apart. */
-const runtimeLabel = runtimeName === "node" ? `node${process.versions.node.split(".")[0]}` : runtimeName;
 const dir = mkdtempSync(join(tmpdir(), "ipcs-interop-"));
 const root = `${dir}/`;
 const APPSPACE = "interop.";
 const MiB = 1024 * 1024;
 const SLOW = 180_000;
 
-// -----------------------------------------------------------------------------------------------
-// Results: every scenario is registered when declared, so one that never ran counts as failed.
-
-const TO_US = "node-ipc client → our server";
-const FROM_US = "our client → node-ipc server";
-type Direction = typeof TO_US | typeof FROM_US;
-/** The table's transport dimension. */
-type Transport = "unix" | "tcp" | "tls";
-
-interface Outcome {
-  line: Line;
-  transport: Transport;
-  direction: Direction;
-  scenario: string;
-  /** The scenario checks something the node-ipc line cannot do (the table lists these apart). */
-  limitation?: true;
-  ran: boolean;
-  passed: boolean;
-  error?: string;
-}
-
-const outcomes: Outcome[] = [];
-const peerNodes: Partial<Record<Line, string>> = {};
-
-interface ScenarioOptions {
-  timeout?: number;
-  limitation?: boolean;
-}
-
-function scenario(
-  line: Line,
-  transport: Transport,
-  direction: Direction,
-  name: string,
-  body: () => Promise<void>,
-  { timeout, limitation = false }: ScenarioOptions = {},
-): void {
-  const outcome: Outcome = { line, transport, direction, scenario: name, ran: false, passed: false };
-  if (limitation) outcome.limitation = true;
-  outcomes.push(outcome);
-  test(
-    name,
-    async () => {
-      outcome.ran = true;
-      try {
-        await body();
-        outcome.passed = true;
-      } catch (error) {
-        outcome.error = String(error instanceof Error ? error.message : error).slice(0, 500);
-        throw error;
-      }
-    },
-    timeout,
-  );
-}
-
-afterAll(async () => {
+const { scenario, peerNode } = recorder("interop", async () => {
   await runCleanups();
   await stopAllPeers();
   await stopSparePeers();
   rmSync(dir, { recursive: true, force: true });
-  // A filtered run (vitest -t) leaves scenarios out: it must not replace a lane's full record.
-  if (outcomes.some((outcome) => !outcome.ran)) return;
-  const resultsDir = fileURLToPath(new URL("../test-results/", import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  const report = {
-    runtime: runtimeLabel,
-    runtimeVersion: runtimeVersion(),
-    peerNode: peerNodes,
-    finished: new Date().toISOString(),
-    scenarios: outcomes,
-  };
-  writeFileSync(join(resultsDir, `interop-${runtimeLabel}.json`), `${JSON.stringify(report, null, 1)}\n`);
 });
-
-function runtimeVersion(): string {
-  const globals = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  if (globals.Bun) return globals.Bun.version;
-  if (globals.Deno) return globals.Deno.version.deno;
-  return process.version;
-}
 
 // -----------------------------------------------------------------------------------------------
 // Cleanup: everything a scenario opens is closed after it, whatever happened.
@@ -573,7 +504,7 @@ function uniqueId(line: Line): string {
 
 async function startPeer(line: Line): Promise<Peer> {
   const peer = await Peer.start(line);
-  peerNodes[line] = peer.node;
+  peerNode(line, peer.node);
   return peer;
 }
 
