@@ -1,4 +1,5 @@
 import { IpcError } from "../errors.ts";
+import { toDelimiter, toMaxFrameSize } from "./delimiter.ts";
 import { type EventValidationOptions, EventValidator, type IpcEvent } from "./event.ts";
 import { JsonFrameEncoder } from "./frame-encoder.ts";
 import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
@@ -42,9 +43,16 @@ export interface MessageCodec {
   encodeEvent(event: IpcEvent): Uint8Array | string;
 }
 
-/** Creates the codec a connection's options ask for. */
-export function createCodec(options: CodecOptions): MessageCodec {
-  return options.raw ? rawCodec() : jsonCodec(options);
+/**
+ * Creates the codec a connection's options ask for.
+ * @param datagramSize on UDP, the largest datagram: no frame (delimiter included) or raw chunk
+ *   may be bigger, in either direction
+ */
+export function createCodec(options: CodecOptions, datagramSize = Number.POSITIVE_INFINITY): MessageCodec {
+  if (options.raw) return rawCodec(datagramSize);
+  if (datagramSize === Number.POSITIVE_INFINITY) return jsonCodec(options);
+  const fit = datagramSize - toDelimiter(options.delimiter).bytes.byteLength;
+  return jsonCodec({ ...options, maxFrameSize: Math.min(toMaxFrameSize(options.maxFrameSize), fit) });
 }
 
 /**
@@ -54,7 +62,7 @@ export function createCodec(options: CodecOptions): MessageCodec {
  */
 const FRAMED_BYTES_PER_PUSH = 4 * 1024;
 
-function rawCodec(): MessageCodec {
+function rawCodec(maxChunkSize: number): MessageCodec {
   return {
     bytesPerPush: Number.POSITIVE_INFINITY,
     push(chunk, onMessage) {
@@ -64,6 +72,13 @@ function rawCodec(): MessageCodec {
     encode(message) {
       if (!(message instanceof Uint8Array)) {
         throw new IpcError("ERR_IPC_INVALID_PAYLOAD", "a raw connection writes Uint8Array chunks only");
+      }
+      if (message.byteLength > maxChunkSize) {
+        throw new IpcError(
+          "ERR_IPC_FRAME_TOO_LARGE",
+          `a chunk of ${message.byteLength} bytes does not fit one datagram (${maxChunkSize} bytes)`,
+          { limit: maxChunkSize },
+        );
       }
       return message;
     },

@@ -1,9 +1,16 @@
 import { type CodecOptions, createCodec } from "../codec/codec.ts";
+import { toDelimiter } from "../codec/delimiter.ts";
 import { IpcError } from "../errors.ts";
-import { isNetwork, type NetworkOptions, networkAddress } from "../net/options.ts";
+import { datagramTarget, isDatagram, isNetwork, type NetworkOptions, networkAddress } from "../net/options.ts";
 import { describeAddress, pathOf } from "../transport/address.ts";
 import { Channel, DEFAULT_HALF_OPEN_TIMEOUT } from "../transport/channel.ts";
-import type { Address, Runtime, TransportSocket, UnixAddress } from "../transport/contract.ts";
+import type { Address, Runtime, TransportSocket, UdpAddress, UnixAddress } from "../transport/contract.ts";
+import {
+  connectDatagrams,
+  type DatagramChannelOptions,
+  type DatagramPeers,
+  serveDatagrams,
+} from "../transport/datagram.ts";
 import type { SocketPathOptions } from "../unix/paths.ts";
 import { bindSocket, prepareSocketDirectory, resolveSocketPath } from "../unix/socket-file.ts";
 import { Connection } from "./connection.ts";
@@ -157,6 +164,7 @@ export function createApi(runtime: Runtime): Api {
         "connectTimeout must be a positive number of milliseconds, or Infinity",
       );
     }
+    if (isDatagram(options)) return connectDatagram<In, Out>(runtime, options, settings);
     const address: Address = isNetwork(options)
       ? networkAddress(options, "client")
       : { transport: "unix", path: resolveSocketPath(runtime, options) };
@@ -192,6 +200,7 @@ export function createApi(runtime: Runtime): Api {
     if (network && (options.readableAll !== undefined || options.writableAll !== undefined)) {
       throw new IpcError("ERR_IPC_INVALID_OPTION", "readableAll and writableAll are options of Unix sockets");
     }
+    if (isDatagram(options)) return serveDatagram<In, Out>(runtime, options, settings, maxConnections);
     const address: Address = network
       ? networkAddress(options, "server")
       : { transport: "unix", path: resolveSocketPath(runtime, options) };
@@ -201,7 +210,13 @@ export function createApi(runtime: Runtime): Api {
 
     let server: Server<In, Out> | undefined;
     const waiting: TransportSocket[] = [];
-    const onSocket = (socket: TransportSocket) => (server ? server.accept(socket) : waiting.push(socket));
+    const take = (socket: TransportSocket) => {
+      const taken = (server as Server<In, Out>).accept(() =>
+        newConnection<In, Out>(socket, pathOf(address), settings, options),
+      );
+      if (!taken) socket.close();
+    };
+    const onSocket = (socket: TransportSocket) => (server ? take(socket) : waiting.push(socket));
     const refuseWaiting = () => {
       for (const socket of waiting.splice(0)) socket.close();
     };
@@ -222,13 +237,8 @@ export function createApi(runtime: Runtime): Api {
       await bound.unbind().catch(() => {});
       throw abortedError(signal);
     }
-    server = new Server<In, Out>({
-      address: bound.address,
-      maxConnections,
-      connection: (socket) => newConnection<In, Out>(socket, pathOf(address), settings, options),
-      unbind: () => bound.unbind(),
-    });
-    for (const socket of waiting) server.accept(socket);
+    server = new Server<In, Out>({ address: bound.address, maxConnections, unbind: () => bound.unbind() });
+    for (const socket of waiting) take(socket);
     const started = server;
     destroyOnAbort(signal, (reason) => void started.destroy(reason), started.closed);
     return server;
@@ -271,6 +281,82 @@ async function listenNetwork(
   const listener = await runtime.listen(address, onSocket);
   const port = listener.port ?? address.port;
   return { address: { transport: address.transport, host: address.host, port }, unbind: () => listener.close() };
+}
+
+/** Connects a UDP socket to the server: binding a free local port is all there is to it. */
+async function connectDatagram<In, Out>(
+  runtime: Runtime,
+  options: ConnectOptions,
+  settings: ConnectionSettings,
+): Promise<Connection<In, Out>> {
+  const { address, maxDatagramSize } = datagramTarget(options, "client");
+  checkDatagramOptions(options);
+  const { signal } = settings;
+  throwIfAborted(signal);
+  const local: UdpAddress = {
+    transport: address.transport,
+    host: address.transport === "udp6" ? "::" : "0.0.0.0",
+    port: 0,
+  };
+  const socket = await runtime.bindDatagram(local, { host: address.host, port: address.port });
+  if (signal?.aborted) {
+    await socket.close();
+    throw abortedError(signal);
+  }
+  const channel = connectDatagrams(socket, datagramOptions(runtime, options, maxDatagramSize));
+  const peer = { path: undefined, remoteAddress: socket.remote, tls: undefined };
+  const connection = new Connection<In, Out>(channel, peer, options, maxDatagramSize);
+  destroyOnAbort(signal, (reason) => connection.destroy(reason), connection.closed);
+  return connection;
+}
+
+/** Serves on a UDP port: each remote address and port that sends becomes a connection. */
+async function serveDatagram<In, Out>(
+  runtime: Runtime,
+  options: ServeOptions,
+  settings: ConnectionSettings,
+  maxConnections: number,
+): Promise<Server<In, Out>> {
+  const { address, maxDatagramSize } = datagramTarget(options, "server");
+  checkDatagramOptions(options);
+  const { signal } = settings;
+  throwIfAborted(signal);
+  const socket = await runtime.bindDatagram(address);
+  if (signal?.aborted) {
+    await socket.close();
+    throw abortedError(signal);
+  }
+  let peers: DatagramPeers | undefined;
+  const server = new Server<In, Out>({
+    address: { transport: address.transport, host: address.host, port: socket.port },
+    maxConnections,
+    unbind: () => (peers as DatagramPeers).unbind(),
+  });
+  peers = serveDatagrams(socket, datagramOptions(runtime, options, maxDatagramSize), (channel, from) =>
+    server.accept(
+      () =>
+        new Connection<In, Out>(
+          channel,
+          { path: undefined, remoteAddress: from, tls: undefined },
+          options,
+          maxDatagramSize,
+        ),
+    ),
+  );
+  destroyOnAbort(signal, (reason) => void server.destroy(reason), server.closed);
+  return server;
+}
+
+/** Refuses the options that mean nothing on UDP. */
+function checkDatagramOptions(options: ConnectOptions | ServeOptions): void {
+  if (options.halfOpenTimeout !== undefined) {
+    throw new IpcError("ERR_IPC_INVALID_OPTION", "halfOpenTimeout does not apply to UDP, which has no end of stream");
+  }
+}
+
+function datagramOptions(runtime: Runtime, options: CodecOptions, maxDatagramSize: number): DatagramChannelOptions {
+  const delimiter = options.raw ? undefined : toDelimiter(options.delimiter).bytes;
+  return { maxDatagramSize, delimiter, afterTick: runtime.afterTick };
 }
 
 /** The options every connection uses, checked. */

@@ -1,7 +1,7 @@
 import { type CodecOptions, createCodec, type MessageCodec } from "../codec/codec.ts";
 import { event, type IpcEvent } from "../codec/event.ts";
 import { IpcError } from "../errors.ts";
-import type { Channel, SendTiming } from "../transport/channel.ts";
+import type { MessageChannel, SendTiming } from "../transport/channel.ts";
 import type { RemoteAddress, TlsInfo } from "../transport/contract.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
@@ -102,7 +102,7 @@ export class Connection<In = unknown, Out = In> {
    */
   readonly closed: Promise<void>;
 
-  readonly #channel: Channel;
+  readonly #channel: MessageChannel;
   readonly #codec: MessageCodec;
   #readableController!: ReadableStreamDefaultController<In>;
   /** Made when first used: a connection that only uses `emit` never pays for it. */
@@ -129,14 +129,20 @@ export class Connection<In = unknown, Out = In> {
    * @param channel the socket, through the shared channel
    * @param peer where the connection goes, for errors and information
    * @param options how messages are encoded
+   * @param datagramSize on UDP, the largest datagram, which bounds every frame
    */
-  constructor(channel: Channel, peer: ConnectionPeer, options: CodecOptions = {}) {
+  constructor(
+    channel: MessageChannel,
+    peer: ConnectionPeer,
+    options: CodecOptions = {},
+    datagramSize = Number.POSITIVE_INFINITY,
+  ) {
     const { path } = peer;
     this.path = path;
     this.remoteAddress = peer.remoteAddress;
     this.tls = peer.tls;
     this.#channel = channel;
-    this.#codec = createCodec(options);
+    this.#codec = createCodec(options, datagramSize);
     this.readable = new ReadableStream<In>({
       start: (controller) => {
         this.#readableController = controller;
@@ -147,7 +153,12 @@ export class Connection<In = unknown, Out = In> {
       },
     });
     this.closed = channel.closed.then(() => {
-      if (this.#failure) throw this.#failure;
+      // A failure the reader has not reached yet (it reads what came before first) still ended it.
+      const failure = this.#failure ?? (this.#reading ? channel.failure : undefined);
+      if (failure) {
+        this.#stopWriting(failure);
+        throw failure;
+      }
       // The socket closed under us: end whichever side is still open.
       this.#stopWriting(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
     });

@@ -1,31 +1,29 @@
 import { event } from "../codec/event.ts";
-import type { TransportSocket, UnixAddress } from "../transport/contract.ts";
+import type { UnixAddress } from "../transport/contract.ts";
 import type { Connection } from "./connection.ts";
 
 /** The node-ipc default for `maxConnections`, which we keep. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
 
-/** Where a TCP or TLS server listens. */
+/** Where a TCP, TLS or UDP server listens. */
 export interface NetworkServerAddress {
-  readonly transport: "tcp" | "tls";
+  readonly transport: "tcp" | "tls" | "udp4" | "udp6";
   /** The address it is bound to, as given (default `"127.0.0.1"`). */
   readonly host: string;
   /** The port, the real one when `0` was asked. */
   readonly port: number;
 }
 
-/** Where a server listens: a Unix socket path, or a TCP or TLS host and port. */
+/** Where a server listens: a Unix socket path, or a TCP, TLS or UDP host and port. */
 export type ServerAddress = UnixAddress | NetworkServerAddress;
 
 /**
  * What a server is built from, by `serve()`.
  * @internal
  */
-export interface ServerParts<In, Out> {
+export interface ServerParts {
   readonly address: ServerAddress;
   readonly maxConnections: number;
-  /** Wraps an accepted socket. */
-  readonly connection: (socket: TransportSocket) => Connection<In, Out>;
   /** Stops accepting and removes what serving made (the socket file), if it is still ours. */
   readonly unbind: () => Promise<void>;
 }
@@ -66,7 +64,7 @@ export class Server<In = unknown, Out = In> {
   readonly closed: Promise<void>;
 
   readonly #live = new Set<Connection<In, Out>>();
-  readonly #parts: ServerParts<In, Out>;
+  readonly #parts: ServerParts;
   #unbinding: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #connectionsController!: ReadableStreamDefaultController<Connection<In, Out>>;
@@ -76,7 +74,7 @@ export class Server<In = unknown, Out = In> {
    * Created by `serve()`; not needed in user code.
    * @internal
    */
-  constructor(parts: ServerParts<In, Out>) {
+  constructor(parts: ServerParts) {
     this.address = parts.address;
     this.path = parts.address.transport === "unix" ? parts.address.path : undefined;
     this.#parts = parts;
@@ -100,26 +98,24 @@ export class Server<In = unknown, Out = In> {
   }
 
   /**
-   * Takes one accepted socket; refuses it (closes it at once) past `maxConnections` or after the
-   * server stopped accepting. Never throws: it runs inside the runtime's accept callback.
+   * Takes a new peer, as `create` wraps it, unless it is past `maxConnections` or the server
+   * stopped accepting; returns whether it took it (the caller then closes or drops the peer).
+   * Never throws: it runs inside the runtime's accept callback.
    * @internal
    */
-  accept(socket: TransportSocket): void {
-    if (this.#unbinding !== undefined || this.#live.size >= this.#parts.maxConnections) {
-      socket.close();
-      return;
-    }
+  accept(create: () => Connection<In, Out>): boolean {
+    if (this.#unbinding !== undefined || this.#live.size >= this.#parts.maxConnections) return false;
     let connection: Connection<In, Out>;
     try {
-      connection = this.#parts.connection(socket);
+      connection = create();
     } catch {
-      socket.close();
-      return;
+      return false;
     }
     this.#live.add(connection);
     const forget = () => this.#live.delete(connection);
     connection.closed.then(forget, forget);
     this.#connectionsController.enqueue(connection);
+    return true;
   }
 
   /**

@@ -1,11 +1,12 @@
 /**
- * The options of the network transports (TCP, and TLS on top of it): which ones make a TCP or TLS
+ * The options of the network transports (TCP, TLS on top of it, and UDP): which ones make which
  * address, their defaults, and their checks, all done before anything is opened.
  *
  * @module
  */
 import { IpcError } from "../errors.ts";
-import type { TcpAddress, TlsAddress, TlsSettings } from "../transport/contract.ts";
+import type { TcpAddress, TlsAddress, TlsSettings, UdpAddress } from "../transport/contract.ts";
+import { MAX_UDP4_PAYLOAD, MAX_UDP6_PAYLOAD } from "../transport/datagram.ts";
 
 /** The host `serve()` and `connect()` use when none is given: loopback, node-ipc's `networkHost`. */
 export const DEFAULT_HOST = "127.0.0.1";
@@ -51,20 +52,38 @@ export interface TlsOptions {
   readonly servername?: string;
 }
 
-/** Options that select and tune a TCP (or, with `tls`, TLS) address. */
+/** Options that select and tune a TCP (or, with `tls`, TLS) or UDP address. */
 export interface NetworkOptions {
   /**
-   * The TCP port. Giving it selects TCP (TLS with `tls`) instead of a Unix socket; `serve()` takes
-   * `0` for a free port (then see `server.address`).
+   * The port. Giving it selects TCP (TLS with `tls`, UDP with `transport`) instead of a Unix
+   * socket; `serve()` takes `0` for a free port (then see `server.address`).
    */
   readonly port?: number;
   /**
    * The IP address or host name.
-   * @default "127.0.0.1"
+   * @default "127.0.0.1" ("::1" for udp6)
    */
   readonly host?: string;
+  /**
+   * The network transport: TCP, or UDP over IPv4 (`"udp4"`) or IPv6 (`"udp6"`), node-ipc's
+   * `serveNet(host, port, "udp4")`.
+   * @default "tcp"
+   */
+  readonly transport?: "tcp" | "udp4" | "udp6";
   /** TLS on top of TCP; needs `port`. */
   readonly tls?: TlsOptions;
+  /**
+   * UDP only: the largest datagram sent or received, in bytes. A frame (delimiter included) or
+   * raw chunk that does not fit is refused with `ERR_IPC_FRAME_TOO_LARGE`.
+   * @default 65507 on udp4, 65527 on udp6 (the largest UDP payloads)
+   */
+  readonly maxDatagramSize?: number;
+}
+
+/** Where a UDP socket binds or sends, and its largest datagram. */
+export interface DatagramTarget {
+  readonly address: UdpAddress;
+  readonly maxDatagramSize: number;
 }
 
 /** Which side the options are for. */
@@ -72,7 +91,18 @@ export type Side = "server" | "client";
 
 /** Whether the options ask for a network transport rather than a Unix socket. */
 export function isNetwork(options: NetworkOptions): boolean {
-  return options.port !== undefined || options.host !== undefined || options.tls !== undefined;
+  return (
+    options.port !== undefined ||
+    options.host !== undefined ||
+    options.tls !== undefined ||
+    options.transport !== undefined ||
+    options.maxDatagramSize !== undefined
+  );
+}
+
+/** Whether the options ask for UDP. */
+export function isDatagram(options: NetworkOptions): boolean {
+  return options.transport === "udp4" || options.transport === "udp6";
 }
 
 /**
@@ -91,16 +121,56 @@ export function networkAddress(
   if (options.id !== undefined || options.path !== undefined) {
     throw invalid("give either a Unix socket (id or path) or a network address (port), not both");
   }
-  const { port, host = DEFAULT_HOST, tls } = options;
-  const lowest = side === "server" ? 0 : 1;
-  if (port === undefined) throw invalid("port is required for TCP and TLS");
-  if (!(Number.isInteger(port) && port >= lowest && port <= 65535)) {
-    throw invalid(`port must be an integer from ${lowest} to 65535`);
-  }
+  const { port, host = DEFAULT_HOST, tls, transport = "tcp" } = options;
+  if (transport !== "tcp") throw invalid(`transport must be "tcp", "udp4" or "udp6", not ${String(transport)}`);
+  if (options.maxDatagramSize !== undefined) throw invalid("maxDatagramSize is an option of UDP");
+  checkPort(port, side);
   if (typeof host !== "string" || host.length === 0) throw invalid("host must be a non-empty string");
   const bare = unbracketed(host);
   if (tls === undefined) return { transport: "tcp", host: bare, port };
   return { transport: "tls", host: bare, port, tls: tlsSettings(tls, side) };
+}
+
+/**
+ * The UDP address that `options` name, checked, with the datagram size. Throws
+ * `ERR_IPC_INVALID_OPTION`.
+ *
+ * @example
+ * ```ts
+ * datagramTarget({ port: 8000, transport: "udp6" }, "client"); // ::1 port 8000, 65527 bytes
+ * ```
+ */
+export function datagramTarget(
+  options: NetworkOptions & { readonly id?: unknown; readonly path?: unknown },
+  side: Side,
+): DatagramTarget {
+  if (options.id !== undefined || options.path !== undefined) {
+    throw invalid("give either a Unix socket (id or path) or a network address (port), not both");
+  }
+  const transport = options.transport === "udp6" ? "udp6" : "udp4";
+  if (options.tls !== undefined) throw invalid("tls is an option of TCP: UDP has no TLS");
+  const { port, host = transport === "udp6" ? "::1" : DEFAULT_HOST } = options;
+  checkPort(port, side);
+  if (typeof host !== "string" || host.length === 0) throw invalid("host must be a non-empty string");
+  const bare = unbracketed(host);
+  if (transport === "udp4" && bare.includes(":")) throw invalid(`udp4 needs an IPv4 address or host name, not ${bare}`);
+  if (transport === "udp6" && /^\d+\.\d+\.\d+\.\d+$/.test(bare)) {
+    throw invalid(`udp6 needs an IPv6 address or host name, not ${bare}`);
+  }
+  const largest = transport === "udp6" ? MAX_UDP6_PAYLOAD : MAX_UDP4_PAYLOAD;
+  const { maxDatagramSize = largest } = options;
+  if (!(Number.isInteger(maxDatagramSize) && maxDatagramSize >= 1 && maxDatagramSize <= largest)) {
+    throw invalid(`maxDatagramSize must be an integer from 1 to ${largest} on ${transport}`);
+  }
+  return { address: { transport, host: bare, port }, maxDatagramSize };
+}
+
+function checkPort(port: number | undefined, side: Side): asserts port is number {
+  const lowest = side === "server" ? 0 : 1;
+  if (port === undefined) throw invalid("port is required for TCP, TLS and UDP");
+  if (!(Number.isInteger(port) && port >= lowest && port <= 65535)) {
+    throw invalid(`port must be an integer from ${lowest} to 65535`);
+  }
 }
 
 /** `host:port`, with brackets around an IPv6 address, for messages. */

@@ -38,6 +38,27 @@ export const DEFAULT_HALF_OPEN_TIMEOUT = 2000;
  */
 export type SendTiming = "now" | "tick" | "more";
 
+/**
+ * What a connection needs of the channel under it: a byte stream's {@link Channel}, or one UDP
+ * peer's `DatagramChannel` (`./datagram.ts`).
+ */
+export interface MessageChannel {
+  /** Settles (never rejects) once the channel is closed and its socket or peer released. */
+  readonly closed: Promise<void>;
+  /** Why it broke, if it did. */
+  readonly failure: IpcError | undefined;
+  /** The next chunk received, or `null` at the end; rejects with the failure. Call again only after it settled. */
+  read(): Promise<Uint8Array<ArrayBuffer> | null>;
+  /** Drops what was received and whatever follows, while still noticing the end. */
+  discard(): void;
+  /** Sends whole frames (or raw bytes); throws an `IpcError` when it cannot. */
+  send(data: Uint8Array | string, timing?: SendTiming): Promise<void> | undefined;
+  /** Sends everything still pending, then ends our side. Idempotent. */
+  end(): Promise<void>;
+  /** Closes at once, dropping what was not sent. Idempotent. */
+  destroy(): void;
+}
+
 /** How a channel behaves; set by the connection that owns it. */
 export interface ChannelOptions {
   /** The socket path, for errors, on a Unix socket. */
@@ -96,7 +117,7 @@ interface Batch {
  *   entirely (a Unix socket answers at once). On any transport, once the peer has ended and nothing
  *   was sent for `halfOpenTimeout`, our side is ended too and the socket released.
  */
-export class Channel implements SocketEvents {
+export class Channel implements SocketEvents, MessageChannel {
   /** Settles (never rejects) once the socket is closed and released. */
   readonly closed: Promise<void>;
 

@@ -59,6 +59,15 @@ export interface TlsSettings {
  */
 export type Address = UnixAddress | TcpAddress | TlsAddress;
 
+/** A UDP endpoint, IPv4 or IPv6. */
+export interface UdpAddress {
+  readonly transport: "udp4" | "udp6";
+  /** An IP address of the family, or a host name. */
+  readonly host: string;
+  /** The port; `0` binds a free one. */
+  readonly port: number;
+}
+
 /** The far end of a TCP or TLS connection. */
 export interface RemoteAddress {
   /** The peer's IP address (`"127.0.0.1"`, `"::1"`). */
@@ -129,6 +138,35 @@ export interface TransportSocket {
   shutdown(): Promise<void>;
   /** Closes both directions at once, dropping what the OS has not sent; `onClose` follows. Idempotent. */
   close(): void;
+}
+
+/** What a {@link DatagramSocket} reports. */
+export interface DatagramEvents {
+  /** One datagram arrived: a fresh buffer the receiver owns, and who sent it. */
+  onDatagram(datagram: Uint8Array<ArrayBuffer>, from: RemoteAddress): void;
+  /**
+   * Sending or receiving failed without closing the socket (a connected socket hears that nobody
+   * listens at its peer). The socket keeps working.
+   */
+  onError(error: IpcError): void;
+}
+
+/** A bound UDP socket: the shared code (`src/transport/datagram.ts`) tells its peers apart. */
+export interface DatagramSocket {
+  /** The local port it is bound to (the real one when `0` was asked). */
+  readonly port: number;
+  /** The peer a connected socket sends to and hears from, by IP address. */
+  readonly remote: RemoteAddress | undefined;
+  /** Starts reporting to `events`; called once, before any other call. */
+  open(events: DatagramEvents): void;
+  /**
+   * Sends one datagram (to the connected peer when `remote` is set, else to `to`). Returns a
+   * promise that resolves once the OS took it, holding `datagram` by reference until then; rejects
+   * with an `IpcError` when it cannot be sent.
+   */
+  send(datagram: Uint8Array, to: RemoteAddress): Promise<void>;
+  /** Releases the socket; datagrams not yet taken by the OS may be lost. Never rejects. */
+  close(): Promise<void>;
 }
 
 /** A bound, listening socket. */
@@ -203,6 +241,13 @@ export interface Runtime {
    * `ERR_IPC_UNSUPPORTED` for a setting the runtime cannot honour, `ERR_IPC_SYSTEM` otherwise.
    */
   listen(address: Address, onSocket: (socket: TransportSocket) => void): Promise<Listener>;
+  /**
+   * Binds a UDP socket at `address`; with `remote`, connects it there too, so that it hears only
+   * from that peer (and learns when nobody listens there, where the OS reports it). Rejects with
+   * `ERR_IPC_ADDRESS_IN_USE` when the port is taken, `ERR_IPC_SYSTEM` otherwise (a host name
+   * that does not resolve, an address of the wrong family).
+   */
+  bindDatagram(address: UdpAddress, remote?: RemoteAddress): Promise<DatagramSocket>;
   /** Runs `callback` once the current run of microtasks is done (`process.nextTick`). */
   afterTick(callback: () => void): void;
   /** The file-system calls of the Unix socket-file policy. */

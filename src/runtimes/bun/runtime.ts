@@ -1,5 +1,6 @@
 import type { Socket, SocketHandler } from "bun";
 import type { Runtime } from "../../transport/contract.ts";
+import { nodeBindDatagram } from "../node/dgram.ts";
 import { nodeConnect, nodeListen } from "../node/net.ts";
 import { nodeSystem, systemError } from "../node/system.ts";
 import { BunSocket, socketHandlers } from "./socket.ts";
@@ -40,6 +41,8 @@ const connectHandlers = {
  */
 export const bunRuntime: Runtime = {
   name: "bun",
+  // UDP through node:dgram, which reports errors as events (Bun.udpSocket ends the process on one without a handler).
+  bindDatagram: nodeBindDatagram,
 
   async connect(address, signal) {
     // Bun opens Windows named pipes through node:net.

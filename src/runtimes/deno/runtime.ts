@@ -10,6 +10,7 @@ import type {
   SocketRootEnvironment,
   TransportSocket,
 } from "../../transport/contract.ts";
+import { nodeBindDatagram } from "../node/dgram.ts";
 import { nodeConnect, nodeListen } from "../node/net.ts";
 import { denoSocket } from "./socket.ts";
 import { pauseDenoTlsLikeNode } from "./tls.ts";
@@ -40,6 +41,8 @@ export const denoRuntime: Runtime = {
   name: "deno",
   maxSocketPathBytes: Deno.build.os === "linux" ? 107 : onWindows ? 256 : 103,
   windowsPipes: onWindows,
+  // UDP through node:dgram, which needs only --allow-net (Deno.listenDatagram needs --unstable-net).
+  bindDatagram: nodeBindDatagram,
 
   socketRootEnvironment(): SocketRootEnvironment {
     // Getters, so that only what the path needs is read (and needs a permission).

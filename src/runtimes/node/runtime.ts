@@ -1,4 +1,5 @@
 import type { Runtime } from "../../transport/contract.ts";
+import { nodeBindDatagram } from "./dgram.ts";
 import { nodeConnect, nodeListen } from "./net.ts";
 import { nodeSystem } from "./system.ts";
 
@@ -21,5 +22,6 @@ export const nodeRuntime: Runtime = {
   name: "node",
   connect: nodeConnect,
   listen: nodeListen,
+  bindDatagram: nodeBindDatagram,
   ...nodeSystem,
 };

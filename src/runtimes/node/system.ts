@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { IpcError } from "../../errors.ts";
 import { isTlsErrorCode } from "../../net/tls-errors.ts";
 import { describeAddress, pathOf } from "../../transport/address.ts";
-import type { Address, FileSystem, PathInfo, SocketRootEnvironment } from "../../transport/contract.ts";
+import type { Address, FileSystem, PathInfo, SocketRootEnvironment, UdpAddress } from "../../transport/contract.ts";
 
 /**
  * The parts of a runtime adapter that only need `node:fs`, `node:os` and `process`: shared by the
@@ -99,7 +99,7 @@ interface ErrnoError extends Error {
  * @param where the socket path or the address concerned
  * @param action what was attempted, for the message ("connect to", "listen on", …)
  */
-export function systemError(error: unknown, where: string | Address, action: string): IpcError {
+export function systemError(error: unknown, where: string | Address | UdpAddress, action: string): IpcError {
   const code = (error as ErrnoError).code ?? "";
   const path = typeof where === "string" ? where : pathOf(where);
   const name = typeof where === "string" ? where : describeAddress(where);
