@@ -1,6 +1,6 @@
 /**
- * ipc-streams: inter-process communication over Unix sockets as WHATWG web streams, speaking
- * node-ipc's wire protocol, on Node, Bun and Deno.
+ * ipc-streams: inter-process communication over Unix sockets, TCP, TLS and UDP as WHATWG web
+ * streams, speaking node-ipc's wire protocol, on Node, Bun and Deno.
  *
  * This entry holds everything that does not depend on a runtime: the codec (frame and JSON
  * parsers and streams), node-ipc's event envelope, connections and servers, errors, path rules and
@@ -54,6 +54,8 @@ export { DEFAULT_HOST, type NetworkOptions, type Pem, type TlsOptions } from "./
 export { DEFAULT_HALF_OPEN_TIMEOUT } from "./transport/channel.ts";
 export type {
   Address,
+  DatagramEvents,
+  DatagramSocket,
   FileSystem,
   Listener,
   PathInfo,
@@ -67,8 +69,10 @@ export type {
   TlsInfo,
   TlsSettings,
   TransportSocket,
+  UdpAddress,
   UnixAddress,
 } from "./transport/contract.ts";
+export { MAX_UDP4_PAYLOAD, MAX_UDP6_PAYLOAD } from "./transport/datagram.ts";
 export {
   DEFAULT_APPSPACE,
   LEGACY_SOCKET_ROOT,

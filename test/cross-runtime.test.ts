@@ -1,7 +1,7 @@
 /**
  * Cross-process, cross-runtime: a server in each runtime (a Node, a Bun and a Deno child process)
- * serves clients from each runtime, all 9 pairs, with messages both ways, over a Unix socket, TCP
- * and TLS.
+ * serves clients from each runtime, all 9 pairs, with messages both ways, over a Unix socket, TCP,
+ * TLS, and UDP over IPv4 and IPv6.
  *
  * Every lane runs all 9 pairs, so each lane proves the whole matrix on its own. "node" is the
  * lane's own Node when the suite runs on Node (Node 20 on the node20 lane), Node 22 otherwise.
@@ -18,6 +18,7 @@ const runtimes: readonly RuntimeName[] = ["node", "bun", "deno"];
 const MESSAGES = 30;
 
 const at = Object.fromEntries(TRANSPORTS.map((transport) => [transport, endpoints(transport)]));
+const ALL = [...TRANSPORTS, "udp4", "udp6"] as const;
 const children: Child[] = [];
 let env: Record<string, string> = {};
 
@@ -36,12 +37,22 @@ function peer(runtime: RuntimeName, args: string[]): Child {
   return child;
 }
 
-describe.each(TRANSPORTS)(
+/** The child arguments of a transport: the byte-stream transports', or a UDP loopback address as JSON. */
+function addressesOf(transport: (typeof ALL)[number]): Pick<Endpoints, "childListen" | "childReach"> {
+  if (transport !== "udp4" && transport !== "udp6") return at[transport] as Endpoints;
+  const host = transport === "udp4" ? "127.0.0.1" : "::1";
+  return {
+    childListen: () => JSON.stringify({ host, port: 0, transport }),
+    childReach: ({ address }) => JSON.stringify({ host, port: (address as { port: number }).port, transport }),
+  };
+}
+
+describe.each(ALL)(
   `cross-runtime on ${runtimeName} over %s: every server runtime with every client runtime`,
   (transport) => {
     for (const serverRuntime of runtimes) {
       test(`a ${serverRuntime} server and node, bun and deno clients exchange messages both ways`, async () => {
-        const endpoint = at[transport] as Endpoints;
+        const endpoint = addressesOf(transport);
         const server = peer(serverRuntime, ["server", endpoint.childListen(`cross-${serverRuntime}`)]);
         const { address, ...ready } = await server.line();
         expect(ready).toEqual({ ready: true, runtime: serverRuntime });

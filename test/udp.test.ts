@@ -4,9 +4,11 @@
  * broadcast, `maxConnections`, closing, and what an unreachable server does. Runs unchanged on
  * Node, Bun and Deno; raw peers are plain `node:dgram` sockets.
  */
+import { execFile } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, test } from "vitest";
 import type { Connection, ConnectOptions, ServeOptions, Server } from "../src/index.ts";
+import { command, fixtures } from "./fixtures/children.ts";
 import { acceptor, take } from "./fixtures/sockets.ts";
 import { ipc, runtimeName } from "./runtime.ts";
 
@@ -195,6 +197,19 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
     expect(await outcome(writer.write(new Uint8Array(101)))).toEqual({ code: "ERR_IPC_FRAME_TOO_LARGE" });
   });
 
+  test("empty datagrams are ignored, in framed and raw mode", async () => {
+    for (const raw of [false, true]) {
+      const server = await serve(family, { raw });
+      const accepted = acceptor(server);
+      const peer = await rawPeer(family);
+      await peer.send(new Uint8Array(0), portOf(server));
+      await peer.send('{"type":"after"}\f', portOf(server));
+      const side = await accepted.next();
+      const expected = raw ? encoder.encode('{"type":"after"}\f') : { type: "after" };
+      expect(await take(side.readable, 1)).toEqual([expected]);
+    }
+  });
+
   test("raw mode: each chunk written is one datagram, each datagram one chunk", async () => {
     const server = await serve(family, { raw: true });
     const accepted = acceptor(server);
@@ -309,6 +324,38 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
     const next = await accepted.next();
     expect(next).not.toBe(side);
     expect(await take(next.readable, 1)).toEqual([{ type: "back", data: {} }]);
+  });
+
+  test("leaving the connections loop stops taking new peers; live ones go on, the port goes with the last", async () => {
+    const server = await serve(family);
+    const client = await connect(server);
+    await client.emit("first");
+    let live: Connection | undefined;
+    for await (const connection of server.connections) {
+      live = connection;
+      break;
+    }
+    const side = live as Connection;
+    expect(await take(side.readable, 1)).toEqual([{ type: "first", data: {} }]);
+    const stranger = await rawPeer(family);
+    await stranger.send('{"type":"new"}\f', portOf(server));
+    await sleep(50);
+    expect(server.connectionCount).toBe(1);
+    await side.emit("still", "here");
+    expect(await take(client.readable, 1)).toEqual([{ type: "still", data: "here" }]);
+    await side.close();
+    // The port is free again: the socket went with the last connection.
+    await until(() => server.connectionCount === 0);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const again = await ipc.serve({ port: portOf(server), transport: family }).catch(() => undefined);
+      if (again !== undefined) {
+        await again.close();
+        break;
+      }
+      if (Date.now() > deadline) throw new Error("the port was not released");
+      await sleep(10);
+    }
   });
 
   test("a client hears only its server: datagrams from elsewhere are ignored", async () => {
@@ -462,3 +509,16 @@ describe(`UDP options on ${runtimeName}`, () => {
     }
   });
 });
+
+test("UDP on Deno needs only --allow-net", async () => {
+  const [deno] = command("deno", "", []);
+  const output = await new Promise<string>((resolve, reject) =>
+    execFile(
+      deno,
+      ["run", "--no-prompt", "--allow-net", `${fixtures}/deno-udp-echo.ts`],
+      { timeout: 60_000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
+    ),
+  );
+  expect(JSON.parse(output)).toEqual({ type: "pong", data: { type: "ping", data: 1 } });
+}, 90_000);

@@ -331,6 +331,7 @@ async function serveDatagram<In, Out>(
     address: { transport: address.transport, host: address.host, port: socket.port },
     maxConnections,
     unbind: () => (peers as DatagramPeers).unbind(),
+    stopAccepting: () => (peers as DatagramPeers).stop(),
   });
   peers = serveDatagrams(socket, datagramOptions(runtime, options, maxDatagramSize), (channel, from) =>
     server.accept(

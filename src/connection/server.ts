@@ -26,6 +26,11 @@ export interface ServerParts {
   readonly maxConnections: number;
   /** Stops accepting and removes what serving made (the socket file), if it is still ours. */
   readonly unbind: () => Promise<void>;
+  /**
+   * What cancelling `connections` does, when not the whole unbinding: a UDP server only stops
+   * taking new peers, since its socket is also its live connections'.
+   */
+  readonly stopAccepting?: () => void;
 }
 
 /**
@@ -83,7 +88,7 @@ export class Server<In = unknown, Out = In> {
         start: (controller) => {
           this.#connectionsController = controller;
         },
-        cancel: () => this.#unbind().catch(() => {}),
+        cancel: () => (parts.stopAccepting ? parts.stopAccepting() : this.#unbind().catch(() => {})),
       },
       { highWaterMark: 0 },
     );

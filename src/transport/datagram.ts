@@ -280,7 +280,9 @@ export class DatagramChannel implements MessageChannel {
 export interface DatagramPeers {
   /** Peers known right now. */
   readonly size: number;
-  /** Stops taking new peers; once every known one is forgotten, releases the socket. */
+  /** Stops taking new peers; the socket is released once every known peer is forgotten. */
+  stop(): void;
+  /** Stops taking new peers and resolves once the socket is released (after the last known peer). */
   unbind(): Promise<void>;
 }
 
@@ -296,8 +298,16 @@ export function serveDatagrams(
 ): DatagramPeers {
   const peers = new Map<string, DatagramChannel>();
   let accepting = true;
-  let unbinding: Promise<void> | undefined;
-  let lastPeerGone: (() => void) | undefined;
+  let releasing = false;
+  let resolveReleased!: () => void;
+  const whenReleased = new Promise<void>((resolve) => {
+    resolveReleased = resolve;
+  });
+  const releaseIfDone = () => {
+    if (accepting || peers.size > 0 || releasing) return;
+    releasing = true;
+    void socket.close().then(resolveReleased);
+  };
   socket.open({
     onDatagram(datagram, from) {
       const key = `${from.host} ${from.port}`;
@@ -310,7 +320,7 @@ export function serveDatagrams(
           (bytes) => socket.send(bytes, peer),
           () => {
             if (peers.get(key) === created) peers.delete(key);
-            if (peers.size === 0) lastPeerGone?.();
+            releaseIfDone();
           },
         );
         if (!admit(created, peer)) return;
@@ -322,21 +332,18 @@ export function serveDatagrams(
     // An unconnected socket hears of no peer's failure; a failed send fails that peer's channel.
     onError() {},
   });
+  const stop = () => {
+    accepting = false;
+    releaseIfDone();
+  };
   return {
     get size() {
       return peers.size;
     },
+    stop,
     unbind() {
-      unbinding ??= (async () => {
-        accepting = false;
-        if (peers.size > 0) {
-          await new Promise<void>((resolve) => {
-            lastPeerGone = resolve;
-          });
-        }
-        await socket.close();
-      })();
-      return unbinding;
+      stop();
+      return whenReleased;
     },
   };
 }

@@ -133,6 +133,45 @@ function serve(path, net, types) {
   });
 }
 
+/**
+ * ipc.serveNet(host, port, udpType) + server.start(): node-ipc's UDP server, its only UDP role.
+ * Resolves once the socket is bound (9–12 publish `start` before it is). Each message reports its
+ * sender as a socket index (a fresh one per datagram on 9–12, whose handlers get Node's `rinfo`)
+ * and as `from`.
+ */
+function serveUdp(host, port, udpType, types) {
+  return new Promise((resolve, reject) => {
+    let started = false;
+    ipc.serveNet(host, port, udpType, () => {
+      started = true;
+      const socket = ipc.server.server;
+      const bound = () => resolve({ port: socket.address().port });
+      try {
+        bound();
+      } catch {
+        socket.once("listening", bound);
+      }
+    });
+    const server = ipc.server;
+    server.on("error", (error) => {
+      out({ ev: "server.error", error: describeError(error) });
+      if (!started) reject(error);
+    });
+    for (const type of types) {
+      server.on(type, (data, socket) => {
+        const index = socketIndex.get(socket) ?? sockets.push(socket) - 1;
+        socketIndex.set(socket, index);
+        out({ ev: "server.message", socket: index, type, data, from: { address: socket.address, port: socket.port } });
+      });
+    }
+    try {
+      server.start();
+    } catch (error) {
+      reject(error);
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Operations
 
@@ -188,6 +227,21 @@ const operations = {
   /** ipc.server.broadcast(...args). */
   broadcast({ args }) {
     ipc.server.broadcast(...args);
+  },
+  /** A UDP server (see serveUdp); resolves with its port once bound. */
+  serveUdp({ host, port, udpType, types = [] }) {
+    return serveUdp(host, port, udpType, types);
+  },
+  /** ipc.server.emit({address, port}, ...args): how node-ipc sends a datagram to anyone. */
+  emitTo({ address, port, args }) {
+    ipc.server.emit({ address, port }, ...args);
+  },
+  /** count emits of `type` to {address, port}, with data 0, 1, 2…, paced: 20 datagrams per 5 ms. */
+  async emitManyTo({ address, port, type, count }) {
+    for (let i = 0; i < count; i++) {
+      ipc.server.emit({ address, port }, type, i);
+      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   },
   /** ipc.server.stop(). */
   stop() {
