@@ -13,7 +13,7 @@ import { parseAddress } from "../src/cli/address.ts";
 import { parseCommandLine, unescapeDelimiter } from "../src/cli/args.ts";
 import { type Line, lines } from "../src/cli/lines.ts";
 import { VERSION } from "../src/cli/version.ts";
-import { fixtures } from "./fixtures/children.ts";
+import { command, fixtures } from "./fixtures/children.ts";
 import { type CliResult, cliScript, killAllCli, runCli, startCli } from "./fixtures/cli.ts";
 import { Peer, type PeerEvent, stopAllPeers, stopSparePeers } from "./peers/harness.ts";
 import { ipc, runtimeName } from "./runtime.ts";
@@ -265,6 +265,19 @@ describe("against a node-ipc 14 server (an id at node-ipc's default root)", () =
   });
 });
 
+describe("framing options against node-ipc 14", () => {
+  test("--delimiter meets a server with another delimiter", async () => {
+    const { id } = unique();
+    const peer = await Peer.start("14");
+    await peer.config({ id, delimiter: "\n" });
+    const { path } = await peer.request<{ path: string }>("serve", { types: ["hi"] });
+    cleanups.push(() => rmSync(path, { force: true }));
+    const result = await runCli(["send", id, "hi", '"there"', "--delimiter", "\\n"]);
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect((await peer.next(isEvent("server.message"), "hi")).data).toBe("there");
+  });
+});
+
 describe("serve with a node-ipc 9 client (--legacy: /tmp/app.<id>)", () => {
   test("--echo answers each message, stdout says which connection sent it, stdin lines are broadcast", async () => {
     const { id } = unique();
@@ -318,6 +331,20 @@ describe("the command against itself", () => {
     expect((await child.exited).code).toBe(0);
   });
 
+  test("tls: serve with --ca asks for a client certificate; --cert and --key give one", async () => {
+    const { child, address } = await cliServer([
+      "tls://127.0.0.1:0",
+      ...["--cert", tls("server.pem"), "--key", tls("server.key"), "--ca", tls("ca.pem")],
+    ]);
+    const trusted = ["--ca", tls("ca.pem")];
+    const withCertificate = ["--cert", tls("client.pem"), "--key", tls("client.key")];
+    expect(await runCli(["send", address, "mutual", ...trusted, ...withCertificate])).toMatchObject({ code: 0 });
+    expect(await child.line()).toEqual({ connection: 1, message: { type: "mutual", data: {} } });
+    const refused = await runCli(["send", address, "anonymous", ...trusted]);
+    expect(refused.code).toBe(3);
+    expectOneError(refused, "ERR_IPC_TLS");
+  });
+
   test("serve reports a connection's bad input, closes it, and goes on serving the others", async () => {
     const { path } = unique();
     const { child } = await cliServer([`unix:${path}`, "--echo"]);
@@ -369,6 +396,48 @@ describe("connect against servers of this suite", () => {
     expect(result.stderr).toMatch(/^ipc-streams: ERR_IPC_INVALID_JSON: [^\n]+\. The peer does not speak [^\n]+\n$/);
   });
 
+  test("once stdin ended, waits at most 2 s for a peer that never ends its side", async () => {
+    const { path } = unique();
+    const served = await ipc.serve({ path, halfOpenTimeout: Number.POSITIVE_INFINITY });
+    cleanups.push(() => served.destroy());
+    const started = performance.now();
+    const result = await runCli(["connect", `unix:${path}`, "--quiet"], '{"type":"hi"}\n');
+    expect(result).toMatchObject({ code: 0, stderr: "" });
+    expect(performance.now() - started).toBeGreaterThan(1_900);
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  test("--max-frame-size: a larger frame from the peer is exit 4", async () => {
+    const { path } = unique();
+    await server(path, false, async (connection: Awaited<ReturnType<typeof ipc.connect>>) => {
+      await connection.emit("big", "x".repeat(100));
+    });
+    const result = await runCli(["connect", `unix:${path}`, "--max-frame-size", "64", "--quiet"]);
+    expect(result.code).toBe(4);
+    expectOneError(result, "ERR_IPC_FRAME_TOO_LARGE");
+  });
+
+  test("--validate: a reserved type on stdin is skipped, one from the peer is exit 4", async () => {
+    const { path } = unique();
+    const received: unknown[] = [];
+    await server(path, false, async (connection: Awaited<ReturnType<typeof ipc.connect>>) => {
+      for await (const message of connection.readable) {
+        received.push(message);
+        await connection.emit("connect", "spoofed");
+      }
+    });
+    const input = '{"type":"error","data":1}\n{"type":"ok","data":2}\n';
+    const child = await startCli(["connect", `unix:${path}`, "--validate", "--quiet"]);
+    child.write(input);
+    const result = await child.exited;
+    expect(result.code).toBe(4);
+    expect(received).toEqual([{ type: "ok", data: 2 }]);
+    expect(result.stderr.split("\n").slice(0, -1)).toEqual([
+      expect.stringMatching(/^ipc-streams: ERR_IPC_RESERVED_EVENT: stdin line 1: .+\. Skipped: nothing was sent$/),
+      expect.stringMatching(/^ipc-streams: ERR_IPC_RESERVED_EVENT: .+\. The peer does not speak .+$/),
+    ]);
+  });
+
   test("--raw passes bytes both ways untouched", async () => {
     const { path } = unique();
     await server(path, true, async (connection: Awaited<ReturnType<typeof ipc.connect<Uint8Array>>>) => {
@@ -393,6 +462,12 @@ describe("error exits", () => {
     }
   });
 
+  test("udp4:// and udp6:// are refused until this build has UDP", async () => {
+    const result = await runCli(["send", "udp4://127.0.0.1:9", "hello"]);
+    expect(result.code).toBe(3);
+    expectOneError(result, "ERR_IPC_UNSUPPORTED");
+  });
+
   test("no server: exit 3, with a hint at --legacy for an id", async () => {
     const { id, path } = unique();
     const byPath = await runCli(["send", `unix:${path}`, "hello"]);
@@ -402,6 +477,17 @@ describe("error exits", () => {
     expect(byId.code).toBe(3);
     expectOneError(byId, "ERR_IPC_NO_SERVER");
     expect(byId.stderr).toContain("--legacy");
+  });
+
+  test("Deno without env access: exit 2, and the flags to give", async () => {
+    // --deny-env, since a Deno lane's children inherit its -A.
+    const [deno] = command("deno", "", []);
+    const argv = ["send", "world", "hello"];
+    const result = await runCli(argv, "", {}, (script) => [deno, ["run", "--deny-env", script, ...argv]]);
+    expect(result.code).toBe(2);
+    expectOneError(result, "ERR_IPC_SYSTEM");
+    expect(result.stderr).toContain("--allow-env");
+    expect(result.stderr).toContain("deno run -A npm:ipc-streams");
   });
 
   test("a default socket root others may use: exit 3, ERR_IPC_SOCKET_ROOT, what to do", async () => {
