@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, test } from "vitest";
 import { parseAddress } from "../src/cli/address.ts";
 import { parseCommandLine, unescapeDelimiter } from "../src/cli/args.ts";
 import { type Line, lines } from "../src/cli/lines.ts";
+import { type CliHost, main } from "../src/cli/main.ts";
 import { VERSION } from "../src/cli/version.ts";
 import { command, fixtures } from "./fixtures/children.ts";
 import { type CliResult, cliScript, killAllCli, runCli, startCli } from "./fixtures/cli.ts";
@@ -188,6 +189,76 @@ describe("stdin lines", () => {
       { number: 3, problem: "not-utf8" },
       { number: 4, text: "é" },
     ]);
+  });
+});
+
+describe("main, in-process", () => {
+  /** A host on this process's runtime with `input` as stdin and stdout collected. */
+  function fakeHost(input = "", signal = new AbortController().signal) {
+    const chunks: Uint8Array[] = [];
+    const errors: string[] = [];
+    const host: CliHost = {
+      api: ipc,
+      parseArgs,
+      stdin: () =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(input));
+            controller.close();
+          },
+        }),
+      stdout: new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) }),
+      stderr: (line) => void errors.push(line),
+      readFile: async (path) => readFileSync(path),
+      signal,
+    };
+    return { host, errors, stdout: () => Buffer.concat(chunks).toString("utf8") };
+  }
+
+  test("connect: stdin lines out, messages in, a bad line reported on stderr", async () => {
+    const { path } = unique();
+    const server = await ipc.serve({ path });
+    cleanups.push(() => server.destroy());
+    const received: unknown[] = [];
+    void (async () => {
+      for await (const connection of server.connections) {
+        for await (const message of connection.readable) {
+          received.push(message);
+          await connection.emit("seen", received.length);
+        }
+        await connection.close();
+      }
+    })();
+    const { host, errors, stdout } = fakeHost('{"type":"a","data":1}\n[2]\n{"type":"b"}\n');
+    expect(await main(["connect", `unix:${path}`], host)).toBe(0);
+    expect(received).toEqual([
+      { type: "a", data: 1 },
+      { type: "b", data: {} },
+    ]);
+    expect(stdout()).toBe('{"type":"seen","data":1}\n{"type":"seen","data":2}\n');
+    expect(errors).toEqual([
+      `ipc-streams: connected to unix:${path}`,
+      expect.stringMatching(/^ipc-streams: ERR_IPC_INVALID_MESSAGE: stdin line 2 is not a \{"type","data"\} event/),
+    ]);
+  });
+
+  test("serve: ends on its signal, closing its connections and removing its socket file", async () => {
+    const { path } = unique();
+    const stop = new AbortController();
+    const { host, errors, stdout } = fakeHost("", stop.signal);
+    const serving = main(["serve", `unix:${path}`, "--echo", "--quiet"], host);
+    await expect.poll(() => existsSync(path)).toBe(true);
+    const client = await ipc.connect({ path });
+    await client.emit("hi", 1);
+    const reader = client.readable.getReader();
+    expect((await reader.read()).value).toEqual({ type: "hi", data: 1 });
+    stop.abort();
+    expect(await serving).toBe(0);
+    expect((await reader.read()).done).toBe(true);
+    await client.close();
+    expect(existsSync(path)).toBe(false);
+    expect(stdout()).toBe('{"connection":1,"message":{"type":"hi","data":1}}\n');
+    expect(errors).toEqual([]);
   });
 });
 

@@ -294,6 +294,10 @@ Usage:
                                             send one event and exit once it is delivered
   ipc-streams help <command>                more about one command
 
+  connect and serve: --type <T> (stdin lines are T's data), --raw (bytes, not messages)
+  serve: --echo (answer each message with itself)    send: --reply (print one answer)
+  connect and send: --timeout <ms> (for connecting, and the answer; default 10000)
+
 Messages are JSON, one per line: stdout carries only them (ready for jq), notes and errors go
 to stderr. A stdin line is a {"type","data"} event; with --type T any JSON value is the data of
 a T event. A stdin line that is not JSON or not an event is reported and skipped, never sent.
