@@ -535,7 +535,7 @@ describe("error exits", () => {
 
   test("udp4:// and udp6:// are refused until this build has UDP", async () => {
     const result = await runCli(["send", "udp4://127.0.0.1:9", "hello"]);
-    expect(result.code).toBe(3);
+    expect(result.code).toBe(2);
     expectOneError(result, "ERR_IPC_UNSUPPORTED");
   });
 

@@ -353,7 +353,8 @@ Options:
 Exit codes:
   0  done (also after SIGINT/SIGTERM and a clean close)
   1  a bug in ipc-streams
-  2  usage: bad arguments or option values, unreadable files, missing Deno permissions
+  2  usage: bad arguments or option values, unreadable files, missing Deno permissions, an
+     address this build does not support
   3  connection: no server, refused, timed out, TLS failed, socket root or address unusable,
      the connection broke, no reply
   4  protocol: the peer sent bad input (malformed JSON or UTF-8, oversized frame, bad event)

@@ -57,7 +57,10 @@ export const EXIT = {
   ok: 0,
   /** Something unforeseen: a bug in ipc-streams. */
   internal: 1,
-  /** The command line is wrong: arguments, option values, unreadable files, missing Deno permissions. */
+  /**
+   * The command cannot work as given: arguments, option values, unreadable files, missing Deno
+   * permissions, an address this build cannot serve or reach.
+   */
   usage: 2,
   /** No connection, or it broke: no server, refused, timed out, TLS failed, socket root or address unusable. */
   connection: 3,

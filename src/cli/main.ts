@@ -375,10 +375,10 @@ async function runConnect(context: Context): Promise<ExitCode> {
       await sending;
     } else {
       // Stdin ended: end our side, and print the answers still on their way until the peer ends
-      // its side too, for at most LINGER ms.
+      // its side too, for at most LINGER ms (not after SIGINT or SIGTERM).
       if (writer !== undefined) await writer.close().catch(() => {});
       else await connection.writable.close().catch(() => {});
-      await Promise.race([receiving, delay(LINGER)]);
+      if (!host.signal.aborted) await Promise.race([receiving, delay(LINGER)]);
     }
     writer?.releaseLock();
     await connection.close();
@@ -500,6 +500,7 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
   "ERR_IPC_FILE",
   "ERR_IPC_INVALID_OPTION",
   "ERR_IPC_PATH_TOO_LONG",
+  "ERR_IPC_UNSUPPORTED",
 ]);
 
 /**
