@@ -539,6 +539,23 @@ describe("error exits", () => {
     expectOneError(result, "ERR_IPC_UNSUPPORTED");
   });
 
+  test("an unreadable --ca file: exit 2, ERR_IPC_FILE", async () => {
+    const result = await runCli(["send", "tls://127.0.0.1:1", "hello", "--ca", join(dir, "missing.pem")]);
+    expect(result.code).toBe(2);
+    expectOneError(result, "ERR_IPC_FILE");
+  });
+
+  test("serving where another server is live: exit 3, ERR_IPC_ADDRESS_IN_USE, the first one goes on", async () => {
+    const { path } = unique();
+    const { child } = await cliServer([`unix:${path}`]);
+    const second = await runCli(["serve", `unix:${path}`]);
+    expect(second.code).toBe(3);
+    expectOneError(second, "ERR_IPC_ADDRESS_IN_USE");
+    expect(await runCli(["send", `unix:${path}`, "still"])).toMatchObject({ code: 0 });
+    // Connection 1 was the second server's probe, which found this one alive.
+    expect(await child.line()).toEqual({ connection: 2, message: { type: "still", data: {} } });
+  });
+
   test("no server: exit 3, with a hint at --legacy for an id", async () => {
     const { id, path } = unique();
     const byPath = await runCli(["send", `unix:${path}`, "hello"]);
