@@ -305,6 +305,18 @@ describe("against a node-ipc 14 server (an id at node-ipc's default root)", () =
     expectOneError(result, "ERR_IPC_REPLY_TIMEOUT");
   });
 
+  test("send --reply stopped by SIGINT exits 130 at once", async () => {
+    const { id } = unique();
+    const peer = await nodeIpc14Server(id, ["ping"]);
+    const child = await startCli(["send", id, "ping", "--reply"]);
+    await peer.next(isEvent("server.message"), "ping");
+    child.signal("SIGINT");
+    const result = await child.exited;
+    expect(result.code).toBe(130);
+    expectOneError(result, "ERR_IPC_ABORTED");
+    expect(result.stderr).toContain("SIGINT");
+  });
+
   test("connect sends stdin lines (skipping a bad one) and prints what the server sends", async () => {
     const { id } = unique();
     const peer = await nodeIpc14Server(id, ["hello"]);
@@ -446,12 +458,18 @@ describe("connect against servers of this suite", () => {
   test("ends with exit 0 when the peer ends, while stdin is still open", async () => {
     const { path } = unique();
     await server(path, false, async (connection: Awaited<ReturnType<typeof ipc.connect>>) => {
+      // Once the client is connected and has sent one line: a server that closes at once can
+      // make Bun's connect() itself fail with ECONNRESET, which is not what this test is about.
+      const reader = connection.readable.getReader();
+      await reader.read();
+      reader.releaseLock();
       await connection.emit("bye", 1);
       await connection.close();
     });
-    const child = await startCli(["connect", `unix:${path}`, "--pretty"]);
+    const child = await startCli(["connect", `unix:${path}`, "--pretty", "--quiet"]);
+    child.write('{"type":"hello"}\n');
     const result = await child.exited;
-    expect(result).toMatchObject({ code: 0, text: '{\n  "type": "bye",\n  "data": 1\n}\n' });
+    expect(result).toMatchObject({ code: 0, stderr: "", text: '{\n  "type": "bye",\n  "data": 1\n}\n' });
   });
 
   test("ends with exit 4 when the peer sends bad input", async () => {

@@ -358,6 +358,7 @@ Exit codes:
   3  connection: no server, refused, timed out, TLS failed, socket root or address unusable,
      the connection broke, no reply
   4  protocol: the peer sent bad input (malformed JSON or UTF-8, oversized frame, bad event)
+  130  interrupted: SIGINT or SIGTERM came while connecting, or before send was done
 
 Errors are one line on stderr: ipc-streams: <CODE>: <what happened>. <what to do>
 On Deno run it as: deno run -A npm:ipc-streams …`;

@@ -66,6 +66,8 @@ export const EXIT = {
   connection: 3,
   /** The peer broke the protocol: malformed JSON or UTF-8, an oversized or truncated frame, an invalid event. */
   protocol: 4,
+  /** SIGINT or SIGTERM stopped a command before it was done: a connection attempt, or `send`. */
+  interrupted: 130,
 } as const;
 
 /** One of {@link EXIT}'s values. */

@@ -288,7 +288,8 @@ async function sendBytes(
 async function runSend(context: Context): Promise<ExitCode> {
   const { invocation, host, output } = context;
   const event = invocation.event as OutgoingEvent;
-  const connection = await host.api.connect(await apiOptions(context, "client"));
+  // A signal ends the attempt, the send or the wait for the reply at once (ERR_IPC_ABORTED).
+  const connection = await host.api.connect({ ...(await apiOptions(context, "client")), signal: host.signal });
   try {
     await connection.emit(event.type, event.data);
     if (invocation.reply) {
@@ -298,10 +299,34 @@ async function runSend(context: Context): Promise<ExitCode> {
   } catch (error) {
     connection.destroy();
     if (error instanceof StdoutGone) return EXIT.ok;
-    throw error;
+    throw host.signal.aborted ? interrupted(host.signal) : error;
   }
   await connection.close();
   return EXIT.ok;
+}
+
+/** What a command stopped by SIGINT or SIGTERM before it was done fails with. */
+function interrupted(signal: AbortSignal): IpcError {
+  return new IpcError("ERR_IPC_ABORTED", `stopped by ${String(signal.reason)} before it was done`);
+}
+
+/**
+ * Connects, giving up when `host.signal` aborts first. The signal is not handed to the
+ * connection itself: once connected, the command closes it in order on a signal.
+ */
+async function connectUnlessInterrupted(context: Context): Promise<Connection<unknown, unknown>> {
+  const { host } = context;
+  const attempt = new AbortController();
+  const giveUp = () => attempt.abort();
+  host.signal.addEventListener("abort", giveUp, { once: true });
+  if (host.signal.aborted) giveUp();
+  try {
+    return await host.api.connect({ ...(await apiOptions(context, "client")), signal: attempt.signal });
+  } catch (error) {
+    throw host.signal.aborted ? interrupted(host.signal) : error;
+  } finally {
+    host.signal.removeEventListener("abort", giveUp);
+  }
 }
 
 /** The first message `connection` receives, within `timeout` ms. */
@@ -330,7 +355,7 @@ async function firstMessage(connection: Connection, timeout: number): Promise<un
 
 async function runConnect(context: Context): Promise<ExitCode> {
   const { invocation, host, output, note } = context;
-  const connection: Connection<unknown, unknown> = await host.api.connect(await apiOptions(context, "client"));
+  const connection = await connectUnlessInterrupted(context);
   note(`connected to ${describeConnection(connection)}`);
   const stdin = host.stdin().getReader();
   const onSignal = () => void stdin.cancel().catch(() => {});
@@ -503,8 +528,12 @@ const USAGE_CODES: ReadonlySet<string> = new Set([
   "ERR_IPC_UNSUPPORTED",
 ]);
 
+/** How the command ends when SIGINT or SIGTERM stopped it before it was done. */
+const INTERRUPTED_CODES: ReadonlySet<string> = new Set(["ERR_IPC_ABORTED"]);
+
 /**
- * The exit code for an error: usage (2), connection (3) or protocol (4); 1 for anything unforeseen.
+ * The exit code for an error: usage (2), connection (3), protocol (4) or interrupted (130); 1 for
+ * anything unforeseen.
  *
  * @example
  * ```ts
@@ -517,6 +546,7 @@ export function exitCodeOf(error: unknown): ExitCode {
   if (isDenoPermission(inner)) return EXIT.usage;
   if (!(inner instanceof IpcError || inner instanceof CliError)) return EXIT.internal;
   if (CODEC_CODES.has(inner.code)) return fromPeer ? EXIT.protocol : EXIT.usage;
+  if (INTERRUPTED_CODES.has(inner.code)) return EXIT.interrupted;
   return USAGE_CODES.has(inner.code) ? EXIT.usage : EXIT.connection;
 }
 
@@ -540,6 +570,7 @@ const HINTS: { readonly [code: string]: string } = {
   ERR_IPC_UNSUPPORTED: "Use another address or runtime",
   ERR_IPC_REPLY_TIMEOUT: "Check that the peer answers this event, or raise --timeout",
   ERR_IPC_NO_REPLY: "Check that the peer answers this event",
+  ERR_IPC_ABORTED: "Nothing more was done",
 };
 
 const PROTOCOL_HINT =
