@@ -11,6 +11,7 @@ import type { Server, ServerAddress } from "../connection/server.ts";
 import { excerptOf, IpcError } from "../errors.ts";
 import { describeEndpoint, type TlsOptions } from "../net/options.ts";
 import { DEFAULT_HALF_OPEN_TIMEOUT } from "../transport/channel.ts";
+import type { Scheme } from "./address.ts";
 import { helpText, type Invocation, type ParseArgs, parseCommandLine } from "./args.ts";
 import { CliError, EXIT, type ExitCode } from "./errors.ts";
 import { type Line, lines } from "./lines.ts";
@@ -356,7 +357,7 @@ async function firstMessage(connection: Connection, timeout: number): Promise<un
 async function runConnect(context: Context): Promise<ExitCode> {
   const { invocation, host, output, note } = context;
   const connection = await connectUnlessInterrupted(context);
-  note(`connected to ${describeConnection(connection)}`);
+  note(`connected to ${describeConnection(connection, invocation.address.scheme)}`);
   const stdin = host.stdin().getReader();
   const onSignal = () => void stdin.cancel().catch(() => {});
   host.signal.addEventListener("abort", onSignal, { once: true });
@@ -422,11 +423,11 @@ async function runConnect(context: Context): Promise<ExitCode> {
 /** How long `connect` goes on reading once stdin ended, waiting for the peer to end too, in ms. */
 const LINGER = DEFAULT_HALF_OPEN_TIMEOUT;
 
-/** Where a connection goes, in the form the command line takes: `unix:/path`, `tcp://host:port`, `tls://…`. */
-function describeConnection(connection: Connection<unknown, unknown>): string {
+/** Where a connection goes, in the form the command line takes: `unix:/path`, `tcp://host:port`, …. */
+function describeConnection(connection: Connection<unknown, unknown>, scheme: Scheme): string {
   const remote = connection.remoteAddress;
   if (remote === undefined) return `unix:${connection.path}`;
-  return `${connection.tls === undefined ? "tcp" : "tls"}://${describeEndpoint(remote.host, remote.port)}`;
+  return `${scheme}://${describeEndpoint(remote.host, remote.port)}`;
 }
 
 async function runServe(context: Context): Promise<ExitCode> {
