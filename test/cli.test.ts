@@ -428,6 +428,34 @@ describe("the command against itself", () => {
     expectOneError(refused, "ERR_IPC_TLS");
   });
 
+  test("--socket-root and --appspace shape an id's path on both sides", async () => {
+    const root = mkdtempSync(join(dir, "root-"));
+    const flags = ["--socket-root", root, "--appspace", "my."];
+    const { child, address } = await cliServer(["world", ...flags]);
+    expect(address).toBe(`unix:${root}/my.world`);
+    expect(await runCli(["send", "world", "hi", ...flags])).toMatchObject({ code: 0, stderr: "" });
+    expect(await child.line()).toEqual({ connection: 1, message: { type: "hi", data: {} } });
+  });
+
+  test("serve --raw: bytes from a connection to stdout, stdin to every connection, --echo back", async () => {
+    const { path } = unique();
+    const { child } = await cliServer([`unix:${path}`, "--raw", "--echo"]);
+    const client = await ipc.connect({ path, raw: true });
+    cleanups.push(() => client.destroy());
+    const reader = client.readable.getReader();
+    const writer = client.writable.getWriter();
+    await writer.write(new Uint8Array([0, 12, 255]));
+    const echoed = await reader.read();
+    expect([...(echoed.value ?? [])]).toEqual([0, 12, 255]);
+    child.write(new Uint8Array([7, 10, 8]));
+    const broadcast = await reader.read();
+    expect([...(broadcast.value ?? [])]).toEqual([7, 10, 8]);
+    child.signal("SIGTERM");
+    const result = await child.exited;
+    expect(result.code).toBe(0);
+    expect([...result.stdout]).toEqual([0, 12, 255]);
+  });
+
   test("serve reports a connection's bad input, closes it, and goes on serving the others", async () => {
     const { path } = unique();
     const { child } = await cliServer([`unix:${path}`, "--echo"]);
