@@ -39,6 +39,16 @@ export interface ConnectOptions extends SocketPathOptions, NetworkOptions, Conne
    */
   readonly connectTimeout?: number;
   /**
+   * node-ipc's `sync` client mode: a message (through `emit` or `writable`) leaves only once a
+   * message from the peer arrived after the previous one left. A message arrives when the
+   * connection decodes it, which it does as `readable` is read (one message ahead), so read it.
+   * Sends resolve in order; the messages still waiting when no reply can come any more (the
+   * connection closes or fails, the peer ends its side, reading stops) reject with `ERR_IPC_CLOSED`
+   * (or the connection's failure).
+   * @default false
+   */
+  readonly sync?: boolean;
+  /**
    * Cancels the connection attempt (rejecting with `ERR_IPC_ABORTED`); aborting after it
    * succeeded destroys the connection at once (see `Connection.destroy`).
    * @default undefined
@@ -138,6 +148,7 @@ export function createApi(runtime: Runtime): Api {
     path: string | undefined,
     settings: ConnectionSettings,
     options: ConnectOptions | ServeOptions,
+    sync = false,
   ): Connection<In, Out> => {
     const channel = new Channel(socket, {
       path,
@@ -145,11 +156,17 @@ export function createApi(runtime: Runtime): Api {
       halfOpenTimeout: settings.halfOpenTimeout,
       probeOnEnd: path !== undefined,
     });
-    return new Connection<In, Out>(channel, { path, remoteAddress: socket.remoteAddress, tls: socket.tls }, options);
+    return new Connection<In, Out>(
+      channel,
+      { path, remoteAddress: socket.remoteAddress, tls: socket.tls },
+      options,
+      sync,
+    );
   };
 
   const connect = async <In, Out>(options: ConnectOptions): Promise<Connection<In, Out>> => {
     const settings = checkConnectionOptions(options);
+    checkBoolean(options.sync, "sync");
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     if (!(typeof connectTimeout === "number" && connectTimeout > 0)) {
       throw new IpcError(
@@ -172,7 +189,7 @@ export function createApi(runtime: Runtime): Api {
           `no connection to ${describeAddress(address)} within ${connectTimeout} ms`,
         ),
     );
-    const connection = newConnection<In, Out>(socket, pathOf(address), settings, options);
+    const connection = newConnection<In, Out>(socket, pathOf(address), settings, options, options.sync === true);
     destroyOnAbort(signal, (reason) => connection.destroy(reason), connection.closed);
     return connection;
   };
@@ -234,7 +251,10 @@ export function createApi(runtime: Runtime): Api {
     return server;
   };
 
-  return { connect: connect as ConnectFunction, serve: serve as ServeFunction };
+  return {
+    connect: connect as ConnectFunction,
+    serve: serve as ServeFunction,
+  };
 }
 
 /** Binds a Unix socket file: its directory made, its mode set, a stale socket replaced. */
