@@ -7,6 +7,7 @@ import type { Address, Runtime, TransportSocket, UnixAddress } from "../transpor
 import type { SocketPathOptions } from "../unix/paths.ts";
 import { bindSocket, prepareSocketDirectory, resolveSocketPath } from "../unix/socket-file.ts";
 import { Connection } from "./connection.ts";
+import { type ReconnectFunction, type ReconnectOptions, reconnecting } from "./reconnect.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server, type ServerAddress } from "./server.ts";
 
 /** How long `connect()` waits for a connection (and its TLS handshake) by default, in ms. */
@@ -134,6 +135,30 @@ export interface Api {
    * ```
    */
   readonly serve: ServeFunction;
+  /**
+   * Connections to one server, one after the other, as node-ipc's client retries: each read of
+   * the stream closes the connection the read before gave (waiting until it is closed), then
+   * connects, retrying every `retry` ms (growing with `backoff`) while the failure is one a retry
+   * can get past (`ERR_IPC_NO_SERVER`, `ERR_IPC_CONNECTION_RESET`, `ERR_IPC_CONNECT_TIMEOUT`).
+   * Nothing connects ahead of a read. The stream errors with the failure after `maxRetries + 1`
+   * failures in a row, or at once with one no retry can help (an invalid option, a path,
+   * permission or TLS problem). Cancelling it (or `break` out of `for await`) and aborting
+   * `signal` stop at once: no timer or attempt is left, the live connection is closed. Messages
+   * are never carried over: a send on a connection that ended rejects; send them again on the
+   * next one. Throws `ERR_IPC_INVALID_OPTION` synchronously for an invalid `retry`, `maxRetries`,
+   * `backoff` or `signal`; `connect`'s own options are checked by the first attempt.
+   *
+   * @example
+   * ```ts
+   * import { reconnect } from "ipc-streams";
+   *
+   * for await (const connection of reconnect({ id: "world" })) {
+   *   await connection.emit("hello", { from: "client" });
+   *   for await (const message of connection.readable) console.log(message);
+   * } // each time the server goes away, the loop comes back with the next connection
+   * ```
+   */
+  readonly reconnect: ReconnectFunction;
 }
 
 /**
@@ -254,6 +279,7 @@ export function createApi(runtime: Runtime): Api {
   return {
     connect: connect as ConnectFunction,
     serve: serve as ServeFunction,
+    reconnect: ((options: ReconnectOptions) => reconnecting(connect, options)) as ReconnectFunction,
   };
 }
 
