@@ -188,6 +188,31 @@ describe.each(TRANSPORTS)(`sync mode on ${runtimeName} over %s`, (transport) => 
     await done();
   });
 
+  test("cancelling readable: no reply can arrive, so the messages waiting reject with ERR_IPC_CLOSED", async () => {
+    const { peer, client, done } = await pair();
+    await client.emit("request", 1);
+    const waiting = client.emit("request", 2);
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 1 }]);
+    await client.readable.cancel();
+    expect(await codeOf(waiting)).toBe("ERR_IPC_CLOSED");
+    expect(await arrivingWithin(peer.readable, 100)).toEqual([]);
+    await done();
+  });
+
+  test("a reply counts once decoded: unread replies beyond the one read ahead hold the queue", async () => {
+    const { peer, client, done } = await pair();
+    const sends = [1, 2, 3].map((n) => client.emit("request", n));
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 1 }]);
+    await peer.emit("reply", 1); // decoded ahead of any read: request 2 leaves
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 2 }]);
+    await peer.emit("reply", 2); // stays undecoded while nobody reads
+    expect(await arrivingWithin(peer.readable, 200)).toEqual([]);
+    expect(await take(client.readable, 1)).toEqual([{ type: "reply", data: 1 }]);
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 3 }]);
+    await Promise.all(sends);
+    await done();
+  });
+
   test("sync must be a boolean: ERR_IPC_INVALID_OPTION before connecting", async () => {
     await expect(ipc.connect({ path: sockets.path("none"), sync: "yes" as unknown as boolean })).rejects.toMatchObject({
       code: "ERR_IPC_INVALID_OPTION",
