@@ -213,6 +213,22 @@ describe.each(TRANSPORTS)(`sync mode on ${runtimeName} over %s`, (transport) => 
     await done();
   });
 
+  test("reconnect({ sync: true }) gives sync connections", async () => {
+    const server = await ipc.serve(where.listen(`sync-${++count}`));
+    const accepted = acceptor(server);
+    const reader = ipc.reconnect({ ...where.reach(server), sync: true }).getReader();
+    const { value: client } = await reader.read();
+    const peer = await accepted.next();
+    const sends = [client!.emit("request", 1), client!.emit("request", 2)];
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 1 }]);
+    expect(await arrivingWithin(peer.readable, 150)).toEqual([]);
+    await peer.emit("reply", 1);
+    expect(await take(peer.readable, 1)).toEqual([{ type: "request", data: 2 }]);
+    await Promise.all(sends);
+    await reader.cancel();
+    await server.close();
+  });
+
   test("sync must be a boolean: ERR_IPC_INVALID_OPTION before connecting", async () => {
     await expect(ipc.connect({ path: sockets.path("none"), sync: "yes" as unknown as boolean })).rejects.toMatchObject({
       code: "ERR_IPC_INVALID_OPTION",
