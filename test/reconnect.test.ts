@@ -68,6 +68,34 @@ function scripted(steps: readonly (IpcErrorCode | "ok" | "hang" | Error)[]) {
   return { attempts, made, connect };
 }
 
+/**
+ * Counts the timers of `ms` milliseconds that are set and neither fired nor cleared, by wrapping
+ * the global timer functions until `restore()` (an odd `ms` keeps other code's timers out).
+ */
+function pendingTimers(ms: number): { count(): number; restore(): void } {
+  const { setTimeout: set, clearTimeout: clear } = globalThis;
+  const pending = new Set<unknown>();
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, wait?: number, ...args: unknown[]) => {
+    const id: unknown = set(() => {
+      pending.delete(id);
+      callback(...args);
+    }, wait);
+    if (wait === ms) pending.add(id);
+    return id;
+  }) as typeof globalThis.setTimeout;
+  globalThis.clearTimeout = ((id: Parameters<typeof clearTimeout>[0]) => {
+    pending.delete(id);
+    clear(id);
+  }) as typeof globalThis.clearTimeout;
+  return {
+    count: () => pending.size,
+    restore: () => {
+      globalThis.setTimeout = set;
+      globalThis.clearTimeout = clear;
+    },
+  };
+}
+
 /** The gaps between consecutive attempts, in ms. */
 const gaps = (attempts: readonly Attempt[]) => attempts.slice(1).map((a, i) => a.at - (attempts[i] as Attempt).at);
 
@@ -266,19 +294,24 @@ describe(`reconnect on ${runtimeName}: the retry policy`, () => {
 });
 
 describe(`reconnect on ${runtimeName}: stopping`, () => {
-  test("abort during the wait: the stream ends at once and no attempt follows", async () => {
-    const { attempts, connect } = scripted(["ERR_IPC_NO_SERVER"]);
-    const stop = new AbortController();
-    const reader = reconnecting(connect, { path: "x", retry: 300, signal: stop.signal }).getReader();
-    const reading = readOutcome(reader);
-    await until(() => attempts.length === 1, "the first attempt");
-    await delay(50);
-    const aborted = performance.now();
-    stop.abort();
-    expect(await reading).toEqual({ done: true });
-    expect(performance.now() - aborted).toBeLessThan(250);
-    await delay(400); // past the wait that was cut short
-    expect(attempts).toHaveLength(1);
+  test("abort during the wait: the stream ends at once, the timer is cleared, no attempt follows", async () => {
+    const timers = pendingTimers(4321);
+    try {
+      const { attempts, connect } = scripted(["ERR_IPC_NO_SERVER"]);
+      const stop = new AbortController();
+      const reader = reconnecting(connect, { path: "x", retry: 4321, signal: stop.signal }).getReader();
+      const reading = readOutcome(reader);
+      await until(() => attempts.length === 1 && timers.count() === 1, "the first attempt and the wait");
+      const aborted = performance.now();
+      stop.abort();
+      expect(await reading).toEqual({ done: true });
+      expect(performance.now() - aborted).toBeLessThan(2000); // not the 4.3 s wait
+      expect(timers.count()).toBe(0);
+      await delay(100);
+      expect(attempts).toHaveLength(1);
+    } finally {
+      timers.restore();
+    }
   });
 
   test("abort during an attempt: the attempt is given up and the stream ends", async () => {
@@ -311,15 +344,20 @@ describe(`reconnect on ${runtimeName}: stopping`, () => {
   });
 
   test("cancel during the wait and during an attempt: at once, nothing follows", async () => {
-    const waiting = scripted(["ERR_IPC_NO_SERVER"]);
-    const stream = reconnecting(waiting.connect, { path: "x", retry: 300 });
-    const reader = stream.getReader();
-    const reading = readOutcome(reader);
-    await until(() => waiting.attempts.length === 1, "the first attempt");
-    await reader.cancel();
-    expect(await reading).toEqual({ done: true });
-    await delay(400);
-    expect(waiting.attempts).toHaveLength(1);
+    const timers = pendingTimers(4322);
+    try {
+      const waiting = scripted(["ERR_IPC_NO_SERVER"]);
+      const reader = reconnecting(waiting.connect, { path: "x", retry: 4322 }).getReader();
+      const reading = readOutcome(reader);
+      await until(() => waiting.attempts.length === 1 && timers.count() === 1, "the first attempt and the wait");
+      await reader.cancel();
+      expect(await reading).toEqual({ done: true });
+      expect(timers.count()).toBe(0);
+      await delay(100);
+      expect(waiting.attempts).toHaveLength(1);
+    } finally {
+      timers.restore();
+    }
 
     const hanging = scripted(["hang"]);
     const other = reconnecting(hanging.connect, { path: "x" }).getReader();
