@@ -2,7 +2,16 @@ import { IpcError, type IpcErrorCode } from "../errors.ts";
 import type { Bytes, ConnectOptions } from "./api.ts";
 import type { Connection } from "./connection.ts";
 
-/** node-ipc's `retry`: milliseconds between connection attempts by default. */
+/**
+ * node-ipc's `retry`: milliseconds between connection attempts by default.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETRY, reconnect } from "ipc-streams";
+ *
+ * const connections = reconnect({ id: "world", retry: 2 * DEFAULT_RETRY }); // every second
+ * ```
+ */
 export const DEFAULT_RETRY = 500;
 
 /** The longest wait a timer can take (2^31 − 1 ms); a longer one would fire at once. */
@@ -43,6 +52,15 @@ export interface BackoffOptions {
 /**
  * Options of `reconnect()`: everything `connect()` takes (its `signal` ends the whole stream), plus
  * node-ipc's `retry` and `maxRetries` and a `backoff`.
+ *
+ * @example
+ * ```ts
+ * import { type ReconnectOptions, reconnect } from "ipc-streams";
+ *
+ * const stop = new AbortController(); // stop.abort() is node-ipc's stopRetrying
+ * const options: ReconnectOptions = { id: "world", retry: 500, maxRetries: 10, signal: stop.signal };
+ * for await (const connection of reconnect(options)) await connection.emit("hello");
+ * ```
  */
 export interface ReconnectOptions extends ConnectOptions {
   /**
@@ -71,7 +89,19 @@ export interface ReconnectOptions extends ConnectOptions {
   readonly signal?: AbortSignal;
 }
 
-/** `reconnect()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller). */
+/**
+ * `reconnect()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller).
+ *
+ * @example
+ * ```ts
+ * import { type EventOf, reconnect } from "ipc-streams";
+ *
+ * type Reply = EventOf<{ world: { to: string } }>;
+ * for await (const connection of reconnect<Reply>({ id: "world" })) {
+ *   for await (const { data } of connection.readable) console.log(data.to);
+ * }
+ * ```
+ */
 export interface ReconnectFunction {
   (options: ReconnectOptions & { readonly raw: true }): ReadableStream<Connection<Bytes, Uint8Array>>;
   <In = unknown, Out = In>(options: ReconnectOptions): ReadableStream<Connection<In, Out>>;
