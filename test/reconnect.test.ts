@@ -5,9 +5,11 @@
  * clients. The policy tests drive the stream with a scripted `connect`, so attempts are counted
  * and timed exactly; timing bounds are strict below and generous above (the cores are shared).
  */
+import process from "node:process";
 import { afterAll, describe, expect, test } from "vitest";
 import { type ReconnectOptions, reconnecting, retryDelay } from "../src/connection/reconnect.ts";
 import type { Connection, ConnectOptions, IpcErrorCode, Server } from "../src/index.ts";
+import { spawnChild } from "./fixtures/children.ts";
 import { acceptor, socketDirectory, take, until } from "./fixtures/sockets.ts";
 import { certificates, endpoints, TRANSPORTS } from "./fixtures/transports.ts";
 import { ipc, runtimeName } from "./runtime.ts";
@@ -558,4 +560,42 @@ describe.each(TRANSPORTS)(`reconnect on ${runtimeName} over %s`, (transport) => 
     await Promise.all(clients);
     await server.close();
   }, 120_000);
+});
+
+describe(`reconnect on ${runtimeName}: a Unix server that takes no more connections`, () => {
+  test("a full queue of pending connections is ERR_IPC_NO_SERVER, retried until the server takes them", async () => {
+    const path = sockets.path("busy");
+    const child = spawnChild(runtimeName, "test/fixtures/raw-peer.mjs", ["listen", path]);
+    const held: Connection[] = [];
+    const pid = child.process.pid as number;
+    try {
+      expect(await child.line()).toMatchObject({ ready: true });
+      process.kill(pid, "SIGSTOP"); // the server accepts nothing: the kernel's queue fills up
+      let failure: unknown;
+      for (let i = 0; i < 10_000 && failure === undefined; i++) {
+        try {
+          held.push(await ipc.connect({ path, connectTimeout: 5000 }));
+        } catch (error) {
+          failure = error;
+        }
+      }
+      expect(failure).toMatchObject({ code: "ERR_IPC_NO_SERVER" });
+      let attempts = 0;
+      const counting = (options: ConnectOptions) => {
+        attempts++;
+        return ipc.connect(options);
+      };
+      const reader = reconnecting(counting, { path, retry: 20, connectTimeout: 5000 }).getReader();
+      const reading = reader.read();
+      await until(() => attempts >= 3, "attempts while the queue is full");
+      process.kill(pid, "SIGCONT"); // it accepts again
+      const { value } = await reading;
+      expect(value).toBeDefined();
+      await reader.cancel();
+    } finally {
+      process.kill(pid, "SIGCONT");
+      for (const connection of held) connection.destroy();
+      await child.kill();
+    }
+  }, 60_000);
 });
