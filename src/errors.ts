@@ -41,7 +41,10 @@ export type IpcErrorCode =
   | "ERR_IPC_NOT_A_SOCKET"
   /** The socket root directory is not a private directory owned by this user. */
   | "ERR_IPC_SOCKET_ROOT"
-  /** Nobody is listening at the address (no file there, a stale socket, or a refused TCP connection). */
+  /**
+   * Nobody is listening at the address (no file there, a stale socket, or a refused TCP connection),
+   * or a Unix socket's server takes no more connections (its queue of pending ones is full).
+   */
   | "ERR_IPC_NO_SERVER"
   /** A connection attempt took longer than `connectTimeout`. */
   | "ERR_IPC_CONNECT_TIMEOUT"

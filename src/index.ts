@@ -48,6 +48,12 @@ export {
   type ServeOptions,
 } from "./connection/api.ts";
 export { Connection, type EmitData, type EmitType } from "./connection/connection.ts";
+export {
+  type BackoffOptions,
+  DEFAULT_RETRY,
+  type ReconnectFunction,
+  type ReconnectOptions,
+} from "./connection/reconnect.ts";
 export { DEFAULT_MAX_CONNECTIONS, type NetworkServerAddress, Server, type ServerAddress } from "./connection/server.ts";
 export { IpcError, type IpcErrorCode, type IpcErrorDetails } from "./errors.ts";
 export { DEFAULT_HOST, type NetworkOptions, type Pem, type TlsOptions } from "./net/options.ts";

@@ -14,6 +14,7 @@ import {
 import type { SocketPathOptions } from "../unix/paths.ts";
 import { bindSocket, prepareSocketDirectory, resolveSocketPath } from "../unix/socket-file.ts";
 import { Connection } from "./connection.ts";
+import { type ReconnectFunction, type ReconnectOptions, reconnecting } from "./reconnect.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server, type ServerAddress } from "./server.ts";
 
 /** How long `connect()` waits for a connection (and its TLS handshake) by default, in ms. */
@@ -45,6 +46,16 @@ export interface ConnectOptions extends SocketPathOptions, NetworkOptions, Conne
    * @default 20000
    */
   readonly connectTimeout?: number;
+  /**
+   * node-ipc's `sync` client mode: a message (through `emit` or `writable`) leaves only once a
+   * message from the peer arrived after the previous one left. A message arrives when the
+   * connection decodes it, which it does as `readable` is read (one message ahead), so read it.
+   * Sends resolve in order; the messages still waiting when no reply can come any more (the
+   * connection closes or fails, the peer ends its side, reading stops) reject with `ERR_IPC_CLOSED`
+   * (or the connection's failure).
+   * @default false
+   */
+  readonly sync?: boolean;
   /**
    * Cancels the connection attempt (rejecting with `ERR_IPC_ABORTED`); aborting after it
    * succeeded destroys the connection at once (see `Connection.destroy`).
@@ -131,6 +142,30 @@ export interface Api {
    * ```
    */
   readonly serve: ServeFunction;
+  /**
+   * Connections to one server, one after the other, as node-ipc's client retries: each read of
+   * the stream closes the connection the read before gave (waiting until it is closed), then
+   * connects, retrying every `retry` ms (growing with `backoff`) while the failure is one a retry
+   * can get past (`ERR_IPC_NO_SERVER`, `ERR_IPC_CONNECTION_RESET`, `ERR_IPC_CONNECT_TIMEOUT`).
+   * Nothing connects ahead of a read. The stream errors with the failure after `maxRetries + 1`
+   * failures in a row, or at once with one no retry can help (an invalid option, a path,
+   * permission or TLS problem). Cancelling it (or `break` out of `for await`) and aborting
+   * `signal` stop at once: no timer or attempt is left, the live connection is closed. Messages
+   * are never carried over: a send on a connection that ended rejects; send them again on the
+   * next one. Throws `ERR_IPC_INVALID_OPTION` synchronously for an invalid `retry`, `maxRetries`,
+   * `backoff` or `signal`; `connect`'s own options are checked by the first attempt.
+   *
+   * @example
+   * ```ts
+   * import { reconnect } from "ipc-streams";
+   *
+   * for await (const connection of reconnect({ id: "world" })) {
+   *   await connection.emit("hello", { from: "client" });
+   *   for await (const message of connection.readable) console.log(message);
+   * } // each time the server goes away, the loop comes back with the next connection
+   * ```
+   */
+  readonly reconnect: ReconnectFunction;
 }
 
 /**
@@ -145,6 +180,7 @@ export function createApi(runtime: Runtime): Api {
     path: string | undefined,
     settings: ConnectionSettings,
     options: ConnectOptions | ServeOptions,
+    sync = false,
   ): Connection<In, Out> => {
     const channel = new Channel(socket, {
       path,
@@ -152,11 +188,14 @@ export function createApi(runtime: Runtime): Api {
       halfOpenTimeout: settings.halfOpenTimeout,
       probeOnEnd: path !== undefined,
     });
-    return new Connection<In, Out>(channel, { path, remoteAddress: socket.remoteAddress, tls: socket.tls }, options);
+    return new Connection<In, Out>(channel, { path, remoteAddress: socket.remoteAddress, tls: socket.tls }, options, {
+      sync,
+    });
   };
 
   const connect = async <In, Out>(options: ConnectOptions): Promise<Connection<In, Out>> => {
     const settings = checkConnectionOptions(options);
+    checkBoolean(options.sync, "sync");
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
     if (!(typeof connectTimeout === "number" && connectTimeout > 0)) {
       throw new IpcError(
@@ -180,7 +219,7 @@ export function createApi(runtime: Runtime): Api {
           `no connection to ${describeAddress(address)} within ${connectTimeout} ms`,
         ),
     );
-    const connection = newConnection<In, Out>(socket, pathOf(address), settings, options);
+    const connection = newConnection<In, Out>(socket, pathOf(address), settings, options, options.sync === true);
     destroyOnAbort(signal, (reason) => connection.destroy(reason), connection.closed);
     return connection;
   };
@@ -244,7 +283,11 @@ export function createApi(runtime: Runtime): Api {
     return server;
   };
 
-  return { connect: connect as ConnectFunction, serve: serve as ServeFunction };
+  return {
+    connect: connect as ConnectFunction,
+    serve: serve as ServeFunction,
+    reconnect: ((options: ReconnectOptions) => reconnecting(connect, options)) as ReconnectFunction,
+  };
 }
 
 /** Binds a Unix socket file: its directory made, its mode set, a stale socket replaced. */
@@ -305,7 +348,10 @@ async function connectDatagram<In, Out>(
   }
   const channel = connectDatagrams(socket, datagramOptions(runtime, options, maxDatagramSize));
   const peer = { path: undefined, remoteAddress: socket.remote, tls: undefined };
-  const connection = new Connection<In, Out>(channel, peer, options, maxDatagramSize);
+  const connection = new Connection<In, Out>(channel, peer, options, {
+    datagramSize: maxDatagramSize,
+    sync: options.sync === true,
+  });
   destroyOnAbort(signal, (reason) => connection.destroy(reason), connection.closed);
   return connection;
 }
@@ -336,12 +382,9 @@ async function serveDatagram<In, Out>(
   peers = serveDatagrams(socket, datagramOptions(runtime, options, maxDatagramSize), (channel, from) =>
     server.accept(
       () =>
-        new Connection<In, Out>(
-          channel,
-          { path: undefined, remoteAddress: from, tls: undefined },
-          options,
-          maxDatagramSize,
-        ),
+        new Connection<In, Out>(channel, { path: undefined, remoteAddress: from, tls: undefined }, options, {
+          datagramSize: maxDatagramSize,
+        }),
     ),
   );
   destroyOnAbort(signal, (reason) => void server.destroy(reason), server.closed);

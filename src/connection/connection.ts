@@ -3,6 +3,7 @@ import { event, type IpcEvent } from "../codec/event.ts";
 import { IpcError } from "../errors.ts";
 import type { MessageChannel, SendTiming } from "../transport/channel.ts";
 import type { RemoteAddress, TlsInfo } from "../transport/contract.ts";
+import { SyncGate } from "./sync.ts";
 
 /** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
@@ -33,6 +34,20 @@ interface HeldFrame {
   /** Settles the emit's promise: with the send's promise once the frame leaves, or a rejection. */
   readonly resolve: (sent: Promise<void>) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/**
+ * How a connection sends, as its constructor takes it.
+ * @internal
+ */
+export interface ConnectionMode {
+  /** On UDP, the largest datagram, which bounds every frame. */
+  readonly datagramSize?: number;
+  /**
+   * node-ipc's sync mode: a message leaves only once a message from the peer arrived for the
+   * previous one (see `ConnectOptions.sync`).
+   */
+  readonly sync?: boolean;
 }
 
 /**
@@ -115,6 +130,8 @@ export class Connection<In = unknown, Out = In> {
   #destroyed = false;
   /** Messages handed to `writable` so far (counted by its queuing strategy), and those its sink took. */
   #queuedWrites = 0;
+  /** A write failed without ending writing (sync mode refused it): the writable takes no more. */
+  #writableFailed = false;
   /** Received bytes not decoded yet (the codec takes them `bytesPerPush` at a time). */
   #undecoded: Uint8Array<ArrayBuffer> | undefined;
   #sinkWrites = 0;
@@ -122,6 +139,8 @@ export class Connection<In = unknown, Out = In> {
   #onSinkProgress: (() => void) | undefined;
   /** Frames sent with `emit` that wait for messages queued in `writable` before them, in order. */
   readonly #held: HeldFrame[] = [];
+  /** In sync mode, holds each message back until the peer answered the previous one. */
+  readonly #sync: SyncGate | undefined;
 
   /**
    * Wraps a connected socket's channel. Called by `connect()` and by servers; not needed in user
@@ -129,20 +148,16 @@ export class Connection<In = unknown, Out = In> {
    * @param channel the socket, through the shared channel
    * @param peer where the connection goes, for errors and information
    * @param options how messages are encoded
-   * @param datagramSize on UDP, the largest datagram, which bounds every frame
+   * @param mode the transport's bound on frames, and node-ipc's sync mode
    */
-  constructor(
-    channel: MessageChannel,
-    peer: ConnectionPeer,
-    options: CodecOptions = {},
-    datagramSize = Number.POSITIVE_INFINITY,
-  ) {
+  constructor(channel: MessageChannel, peer: ConnectionPeer, options: CodecOptions = {}, mode: ConnectionMode = {}) {
     const { path } = peer;
     this.path = path;
     this.remoteAddress = peer.remoteAddress;
     this.tls = peer.tls;
     this.#channel = channel;
-    this.#codec = createCodec(options, datagramSize);
+    this.#codec = createCodec(options, mode.datagramSize);
+    this.#sync = mode.sync ? new SyncGate((frame, timing) => this.#write(frame, timing)) : undefined;
     this.readable = new ReadableStream<In>({
       start: (controller) => {
         this.#readableController = controller;
@@ -204,7 +219,13 @@ export class Connection<In = unknown, Out = In> {
           // Messages queued right behind this one leave in the same batch, and their writes cover it.
           const wait = this.#send(frame, this.#sinkWrites < this.#queuedWrites ? "more" : "tick");
           this.#sendHeld();
-          return wait;
+          if (this.#sync === undefined || wait === undefined) return wait;
+          // A write sync mode refused errors the writable: the writes queued behind it never reach the sink.
+          return wait.catch((error: unknown) => {
+            this.#writableFailed = true;
+            this.#sinkProgressed();
+            throw error;
+          });
         },
         close: () => this.#endWriting(),
         abort: (reason) => this.destroy(reason),
@@ -347,6 +368,8 @@ export class Connection<In = unknown, Out = In> {
           );
         }
       }
+      // A write refused by sync mode errored the writable before it could end our side.
+      if (this.#writing) await this.#endWriting().catch(() => {});
     }
     this.#channel.destroy();
     await this.closed.catch(() => {});
@@ -355,7 +378,7 @@ export class Connection<In = unknown, Out = In> {
   /** Resolves once every message written to `writable` so far reached the sink (or writing stopped). */
   async #queuedWritesSent(): Promise<void> {
     const target = this.#queuedWrites;
-    while (this.#writing && this.#sinkWrites < target) {
+    while (this.#writing && !this.#writableFailed && this.#sinkWrites < target) {
       await new Promise<void>((resolve) => {
         this.#onSinkProgress = resolve;
       });
@@ -387,6 +410,7 @@ export class Connection<In = unknown, Out = In> {
         if (chunk === null) {
           this.#codec.end();
           this.#reading = false;
+          this.#noMoreReplies("the peer ended its side");
           controller.close();
           if (!this.#writing) this.#channel.destroy();
           return;
@@ -399,6 +423,7 @@ export class Connection<In = unknown, Out = In> {
         this.#codec.push(chunk, (message) => {
           delivered = true;
           controller.enqueue(message as In);
+          this.#sync?.arrived();
         });
       }
     } catch (error) {
@@ -412,6 +437,12 @@ export class Connection<In = unknown, Out = In> {
   }
 
   #send(frame: Uint8Array | string, timing: SendTiming): Promise<void> | undefined {
+    if (!this.#writing) throw this.#closedForWriting();
+    return this.#sync ? this.#sync.send(frame, timing) : this.#write(frame, timing);
+  }
+
+  /** Hands `frame` to the channel. */
+  #write(frame: Uint8Array | string, timing: SendTiming): Promise<void> | undefined {
     if (!this.#writing) throw this.#closedForWriting();
     let wait: Promise<void> | undefined;
     try {
@@ -441,6 +472,7 @@ export class Connection<In = unknown, Out = In> {
     this.#writing = false;
     this.#writableController?.error(error);
     this.#refuseHeld(error);
+    this.#sync?.close(error);
     this.#sinkProgressed();
   }
 
@@ -448,6 +480,7 @@ export class Connection<In = unknown, Out = In> {
     if (!this.#writing) return;
     this.#writing = false;
     this.#refuseHeld(this.#closedForWriting());
+    this.#sync?.close(this.#closedForWriting());
     this.#sinkProgressed();
     await this.#channel.end();
     if (!this.#reading) this.#channel.destroy();
@@ -457,6 +490,7 @@ export class Connection<In = unknown, Out = In> {
   #stopReading(): void {
     if (!this.#reading) return;
     this.#reading = false;
+    this.#noMoreReplies("reading stopped");
     try {
       this.#readableController.close();
     } catch {
@@ -464,6 +498,11 @@ export class Connection<In = unknown, Out = In> {
     }
     if (!this.#writing) this.#channel.destroy();
     else this.#channel.discard();
+  }
+
+  /** In sync mode, refuses the messages still waiting for a reply: none can arrive any more. */
+  #noMoreReplies(why: string): void {
+    this.#sync?.close(new IpcError("ERR_IPC_CLOSED", `no reply can arrive: ${why}`, { path: this.path }));
   }
 
   /** Tears the connection down because of `error`: both streams and `closed` fail with it. */

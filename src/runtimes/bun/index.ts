@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ConnectFunction, createApi, type ServeFunction } from "../../index.ts";
+import { type ConnectFunction, createApi, type ReconnectFunction, type ServeFunction } from "../../index.ts";
 import { bunRuntime } from "./runtime.ts";
 
 export * from "../../index.ts";
@@ -17,3 +17,6 @@ export const connect: ConnectFunction = api.connect;
 
 /** {@inheritDoc Api.serve} */
 export const serve: ServeFunction = api.serve;
+
+/** {@inheritDoc Api.reconnect} */
+export const reconnect: ReconnectFunction = api.reconnect;

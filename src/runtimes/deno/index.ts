@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ConnectFunction, createApi, type ServeFunction } from "../../index.ts";
+import { type ConnectFunction, createApi, type ReconnectFunction, type ServeFunction } from "../../index.ts";
 import { denoRuntime } from "./runtime.ts";
 
 export * from "../../index.ts";
@@ -18,3 +18,6 @@ export const connect: ConnectFunction = api.connect;
 
 /** {@inheritDoc Api.serve} */
 export const serve: ServeFunction = api.serve;
+
+/** {@inheritDoc Api.reconnect} */
+export const reconnect: ReconnectFunction = api.reconnect;

@@ -242,6 +242,17 @@ function systemError(error: unknown, path: string, action: string, filePath: str
       details,
     );
   }
+  if (action === "connect to" && error instanceof Deno.errors.WouldBlock) {
+    // A Unix socket whose server has a full queue of pending connections: Bun reports it refused.
+    return new IpcError(
+      "ERR_IPC_NO_SERVER",
+      `cannot ${action} ${path}: the server takes no more connections (${errorCode(error)})`,
+      details,
+    );
+  }
+  if (action === "connect to" && error instanceof Deno.errors.ConnectionReset) {
+    return new IpcError("ERR_IPC_CONNECTION_RESET", `cannot ${action} ${path}: the server reset it`, details);
+  }
   if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AlreadyExists) {
     return new IpcError("ERR_IPC_ADDRESS_IN_USE", `cannot ${action} ${path}: address in use`, details);
   }

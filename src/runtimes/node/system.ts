@@ -108,6 +108,14 @@ export function systemError(error: unknown, where: string | Address | UdpAddress
   if (action === "connect to" && NO_SERVER_CODES.has(code)) {
     return new IpcError("ERR_IPC_NO_SERVER", `cannot ${action} ${name}: no server is listening (${code})`, details);
   }
+  if (action === "connect to" && code === "EAGAIN") {
+    // A Unix socket whose server has a full queue of pending connections: Bun reports it refused.
+    return new IpcError(
+      "ERR_IPC_NO_SERVER",
+      `cannot ${action} ${name}: the server takes no more connections (${code})`,
+      details,
+    );
+  }
   if (action === "connect to" && code === "ECONNRESET") {
     return new IpcError("ERR_IPC_CONNECTION_RESET", `cannot ${action} ${name}: the server reset it (${code})`, details);
   }
