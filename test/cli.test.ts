@@ -395,6 +395,32 @@ describe("the command against itself", () => {
     expect((await child.exited).code).toBe(0);
   });
 
+  test.each([
+    ["udp4", "udp4://127.0.0.1:0"],
+    ["udp6", "udp6://[::1]:0"],
+  ])("%s: serve --echo, send --reply, and connect piping stdin to stdout", async (_, listen) => {
+    const { child, address } = await cliServer([listen, "--echo"]);
+    expect(address).toMatch(/^udp[46]:\/\/(127\.0\.0\.1|\[::1\]):\d+$/);
+    const result = await runCli(["send", address, "ping", "[1,2]", "--reply"]);
+    expect(result).toMatchObject({ code: 0, text: '{"type":"ping","data":[1,2]}\n', stderr: "" });
+    expect(await child.line()).toEqual({ connection: 1, message: { type: "ping", data: [1, 2] } });
+    const piped = await runCli(["connect", address, "--quiet"], '{"type":"a","data":1}\n{"type":"b","data":2}\n');
+    expect(piped).toMatchObject({ code: 0, text: '{"type":"a","data":1}\n{"type":"b","data":2}\n', stderr: "" });
+    child.signal("SIGTERM");
+    expect((await child.exited).code).toBe(0);
+  });
+
+  test("udp: a frame too large for a datagram is reported and skipped, never sent", async () => {
+    const { child, address } = await cliServer(["udp4://127.0.0.1:0", "--echo"]);
+    const big = JSON.stringify({ type: "big", data: "x".repeat(70_000) });
+    const piped = await runCli(["connect", address, "--quiet"], `${big}\n{"type":"small"}\n`);
+    expect(piped.code).toBe(0);
+    expect(piped.text).toBe('{"type":"small","data":{}}\n');
+    expect(piped.stderr).toContain("ERR_IPC_FRAME_TOO_LARGE");
+    child.signal("SIGTERM");
+    expect((await child.exited).code).toBe(0);
+  });
+
   test("tls: --cert and --key serve, --ca verifies; without --ca ERR_IPC_TLS, exit 3", async () => {
     const { child, address } = await cliServer([
       "tls://127.0.0.1:0",
@@ -577,12 +603,6 @@ describe("error exits", () => {
       expect(result.code).toBe(2);
       expectOneError(result, "ERR_IPC_USAGE");
     }
-  });
-
-  test("udp4:// and udp6:// are refused until this build has UDP", async () => {
-    const result = await runCli(["send", "udp4://127.0.0.1:9", "hello"]);
-    expect(result.code).toBe(2);
-    expectOneError(result, "ERR_IPC_UNSUPPORTED");
   });
 
   test("an unreadable --ca file: exit 2, ERR_IPC_FILE", async () => {

@@ -340,7 +340,7 @@ const COMMON_HELP = `Addresses:
   tcp://host:port      TCP (tcp://[::1]:8000 for IPv6; serve takes port 0 for a free one)
   tls://host:port      TLS: --ca <file> (repeatable) to trust, --cert <file> --key <file> to
                        present (a server needs them; serve with --ca asks clients for theirs)
-  udp4://host:port, udp6://[::1]:port   UDP (once this build has the transport)
+  udp4://host:port, udp6://[::1]:port   UDP
 
 Options:
   --delimiter <s>      frame delimiter (default \\f; escapes \\n \\t \\xHH \\uHHHH work)

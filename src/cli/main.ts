@@ -153,8 +153,6 @@ class FromPeer extends Error {
 async function apiOptions(context: Context, side: "server" | "client"): Promise<ServeOptions & ConnectOptions> {
   const { invocation, host } = context;
   const { address, codec, tls: files } = invocation;
-  // UDP is parsed but not wired until the transport exists: this line is all that stands in the way.
-  if (address.options.transport !== undefined) throw udpUnavailable(address.options.transport);
   let tls: TlsOptions | undefined;
   if (files !== undefined) {
     const read = async (path: string) => {
@@ -179,10 +177,6 @@ async function apiOptions(context: Context, side: "server" | "client"): Promise<
     ...(tls === undefined ? {} : { tls }),
     ...(side === "client" ? { connectTimeout: invocation.timeout } : {}),
   };
-}
-
-function udpUnavailable(transport: string): IpcError {
-  return new IpcError("ERR_IPC_UNSUPPORTED", `${transport}:// needs the UDP transport, which this build does not have`);
 }
 
 /** The longest stdin line kept: a frame's worth of JSON with room for whitespace. */
