@@ -55,6 +55,9 @@ export class FrameEncoder {
   }
 }
 
+/** Shared by every encoder: encoding keeps no state between calls. */
+const sharedEncoder = new TextEncoder();
+
 /**
  * The non-stream JSON frame writer: `JSON.stringify(value)` plus the delimiter, UTF-8 encoded.
  * For `{type, data}` envelopes the bytes are identical to node-ipc's (see {@link event} for the
@@ -74,7 +77,6 @@ export class FrameEncoder {
 export class JsonFrameEncoder {
   readonly #delimiter: Delimiter;
   readonly #maxFrameSize: number;
-  readonly #encoder = new TextEncoder();
 
   /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
   constructor(options: FrameEncoderOptions = {}) {
@@ -102,14 +104,14 @@ export class JsonFrameEncoder {
     }
     // UTF-8 takes at least one byte per UTF-16 unit and at most three.
     if (json.length * 3 > this.#maxFrameSize) {
-      checkSize(this.#encoder.encode(json).byteLength, this.#maxFrameSize, json);
+      checkSize(sharedEncoder.encode(json).byteLength, this.#maxFrameSize, json);
     }
     return text;
   }
 
   /** Returns the frame for `value` as UTF-8 bytes, delimiter included. */
   encode(value: unknown): Uint8Array<ArrayBuffer> {
-    return this.#encoder.encode(this.encodeText(value));
+    return sharedEncoder.encode(this.encodeText(value));
   }
 }
 
