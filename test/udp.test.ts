@@ -86,6 +86,17 @@ const outcome = (promise: Promise<unknown>) =>
     (error: { code?: string }) => ({ code: error.code }),
   );
 
+/** A server with one well-behaved client that has been heard, for tests that add a bad one. */
+async function withGoodPeer(family: Family) {
+  const server = await serve(family);
+  const accepted = acceptor(server);
+  const good = await connect(server);
+  await good.emit("hello", 1);
+  const goodSide = await accepted.next();
+  expect(await take(goodSide.readable, 1)).toEqual([{ type: "hello", data: 1 }]);
+  return { server, accepted, good, goodSide };
+}
+
 describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
   test("a client's datagrams make one connection, named by its address; replies reach the client", async () => {
     const server = await serve(family);
@@ -227,12 +238,7 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
   });
 
   test("a datagram not ending with the delimiter is refused whole and errors that peer's connection only", async () => {
-    const server = await serve(family);
-    const accepted = acceptor(server);
-    const good = await connect(server);
-    await good.emit("hello", 1);
-    const goodSide = await accepted.next();
-    expect(await take(goodSide.readable, 1)).toEqual([{ type: "hello", data: 1 }]);
+    const { server, accepted, good, goodSide } = await withGoodPeer(family);
 
     const bad = await rawPeer(family);
     await bad.send('{"type":"whole"}\f{"type":"cut', portOf(server));
@@ -250,12 +256,7 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
   });
 
   test("invalid JSON or UTF-8 errors the sender's connection; other peers go on", async () => {
-    const server = await serve(family);
-    const accepted = acceptor(server);
-    const good = await connect(server);
-    await good.emit("hello", 1);
-    const goodSide = await accepted.next();
-    expect(await take(goodSide.readable, 1)).toEqual([{ type: "hello", data: 1 }]);
+    const { server, accepted, good, goodSide } = await withGoodPeer(family);
     const json = await rawPeer(family);
     await json.send("not json\f", portOf(server));
     expect(await outcome((await accepted.next()).closed)).toEqual({ code: "ERR_IPC_INVALID_JSON" });

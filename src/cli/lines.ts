@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 /** One line of input: its text, or why it has none. */
 export type Line =
@@ -39,7 +40,7 @@ export async function* lines(reader: ReadableStreamDefaultReader<Uint8Array>, ma
     pendingBytes = 0;
     tooLong = false;
     if (wasTooLong) return { number, problem: "too-long" };
-    let bytes = parts.length === 0 ? last : concat([...parts, last]);
+    let bytes = parts.length === 0 ? last : concatBytes([...parts, last]);
     if (bytes[bytes.byteLength - 1] === CARRIAGE_RETURN) bytes = bytes.subarray(0, -1);
     try {
       return { number, text: decoder.decode(bytes) };
@@ -68,16 +69,4 @@ export async function* lines(reader: ReadableStreamDefaultReader<Uint8Array>, ma
     }
   }
   if (pendingBytes > 0 || tooLong) yield finish(new Uint8Array(0));
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.byteLength;
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    bytes.set(part, offset);
-    offset += part.byteLength;
-  }
-  return bytes;
 }

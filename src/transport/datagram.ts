@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import { IpcError } from "../errors.ts";
 import type { MessageChannel, SendTiming } from "./channel.ts";
 import type { DatagramSocket, RemoteAddress } from "./contract.ts";
@@ -220,7 +221,7 @@ export class DatagramChannel implements MessageChannel {
   #flush(): void {
     const frames = this.#pending;
     if (frames.length === 0 || this.#isClosed || this.#failure) return;
-    const datagram = frames.length === 1 ? (frames[0] as Uint8Array) : concat(frames, this.#pendingBytes);
+    const datagram = frames.length === 1 ? (frames[0] as Uint8Array) : concatBytes(frames);
     const pendingFate = this.#pendingFate;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -395,14 +396,4 @@ function endsWith(bytes: Uint8Array, suffix: Uint8Array): boolean {
     if (bytes[offset + index] !== suffix[index]) return false;
   }
   return true;
-}
-
-function concat(parts: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
