@@ -464,6 +464,42 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
     expect({ lostToServer, lostToClient }).toEqual({ lostToServer: 0, lostToClient: 0 });
   }, 60_000);
 
+  test("sync: true: each message leaves once the server answered the previous one; the rest reject at close", async () => {
+    const server = await serve(family);
+    const accepted = acceptor(server);
+    const client = await connect(server, { sync: true });
+    const replies: unknown[] = [];
+    // A sync client counts an answer as its readable decodes it: keep reading.
+    void (async () => {
+      for await (const message of client.readable) replies.push(message);
+    })().catch(() => {});
+    const sends = ["a", "b", "c"].map((type) => outcome(client.emit(type)));
+    const side = await accepted.next();
+    const reader = side.readable.getReader();
+    // A read that lost the race stays pending and is the next one raced, so no message is skipped.
+    let pending: Promise<unknown> | undefined;
+    const next = async () => {
+      pending ??= reader.read().then((result) => result.value);
+      const first = await Promise.race([pending, sleep(300).then(() => "nothing")]);
+      if (first !== "nothing") pending = undefined;
+      return first;
+    };
+    expect(await next()).toEqual({ type: "a", data: {} });
+    expect(await next()).toBe("nothing");
+    await side.emit("ok", "a");
+    expect(await next()).toEqual({ type: "b", data: {} });
+    await side.emit("ok", "b");
+    expect(await next()).toEqual({ type: "c", data: {} });
+    expect(await Promise.all(sends)).toEqual([{ value: undefined }, { value: undefined }, { value: undefined }]);
+    const waiting = outcome(client.emit("d"));
+    await client.close();
+    expect(await waiting).toEqual({ code: "ERR_IPC_CLOSED" });
+    expect(replies).toEqual([
+      { type: "ok", data: "a" },
+      { type: "ok", data: "b" },
+    ]);
+  });
+
   test("an abort signal cancels serve and connect, and destroys what they made", async () => {
     const aborted = AbortSignal.abort();
     expect(await outcome(ipc.serve({ port: 0, transport: family, signal: aborted }))).toEqual({
