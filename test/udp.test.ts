@@ -429,6 +429,32 @@ describe.each(FAMILIES)(`UDP on ${runtimeName} over %s`, (family) => {
     expect(count).toBeLessThanOrEqual(1 + 128 + 2);
   });
 
+  test("1,000 peers at once: a connection each, and a broadcast reaches every one", async () => {
+    const server = await serve(family, { maxConnections: 1000 });
+    const accepted = acceptor(server);
+    const peers: Awaited<ReturnType<typeof rawPeer>>[] = [];
+    for (let n = 0; n < 1000; n++) peers.push(await rawPeer(family));
+    // In steps of 25, each taken before the next: the OS's receive buffer never overflows.
+    for (const [n, peer] of peers.entries()) {
+      await peer.send(`{"type":"join","data":${n}}\f`, portOf(server));
+      if (n % 25 === 24) await until(() => server.connectionCount === n + 1);
+    }
+    const joined = new Set<number>();
+    for (let n = 0; n < 1000; n++) {
+      const [message] = (await take((await accepted.next()).readable, 1)) as { data: number }[];
+      joined.add(message?.data ?? -1);
+    }
+    expect(joined.size).toBe(1000);
+    expect(server.connectionCount).toBe(1000);
+    await server.broadcast("all", 1);
+    await until(() => peers.every((peer) => peer.received.length === 1));
+    expect(new Set(peers.map((peer) => new TextDecoder().decode(peer.received[0])))).toEqual(
+      new Set(['{"type":"all","data":1}\f']),
+    );
+    await server.close();
+    expect(server.connectionCount).toBe(0);
+  }, 60_000);
+
   test("10,000 messages each way on loopback, loss counted: none lost", async () => {
     const server = await serve(family);
     const accepted = acceptor(server);
