@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The project's one test command (`npm test`): static checks, then the vitest suite on Node 20,
- * Node 22, Bun and Deno, then the type tests and the README interop table. Every step is counted,
+ * Node 22, Bun and Deno, then the type tests and the interop table in docs/interop.md. Every step is counted,
  * and the last line is `N passed, N failed, N skipped` (each static check counts as one test).
  * Exits 1 when anything failed. A runtime that cannot run is a failure, never a skip.
  *
