@@ -297,6 +297,18 @@ if (!partial) {
   await check("biome", join(bin, "biome"), ["check", "src", "test"]);
   await check("deno lint", join(bin, "deno"), ["lint"]);
   await check("deno check", join(bin, "deno"), ["check", "src/runtimes/deno/index.ts", "src/index.ts"]);
+  // The ts and js code blocks of README.md and docs/ against the public API (deno.doc-check.json
+  // maps "ipc-streams" to its types); blocks marked `ignore` are skipped, `js runnable` ones also
+  // run in each lane (test/docs.test.ts).
+  const pages = readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md"));
+  await check("deno check docs", join(bin, "deno"), [
+    "check",
+    "--config",
+    "deno.doc-check.json",
+    "--doc-only",
+    "README.md",
+    ...pages.map((name) => `docs/${name}`),
+  ]);
   // tsup cleans dist/ only once the entries resolve: remove it first so nothing below checks a stale build.
   rmSync(join(root, "dist"), { recursive: true, force: true });
   await check("tsup build", join(bin, "tsup"), []);
