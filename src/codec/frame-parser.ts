@@ -295,7 +295,7 @@ export class FrameParser {
  */
 export class JsonFrameParser<T = unknown> {
   readonly #buffer: FrameBuffer;
-  /** Replaces invalid UTF-8 with U+FFFD: fast everywhere (fatal decoding is 7× slower on Deno). */
+  /** Replaces invalid UTF-8 with U+FFFD; the fast path, since fatal decoding is slower on some runtimes. */
   readonly #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   /** Throws on invalid UTF-8; consulted only when a decoded text holds U+FFFD. */
   readonly #strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
