@@ -309,6 +309,18 @@ if (!partial) {
     "README.md",
     ...pages.map((name) => `docs/${name}`),
   ]);
+  // The @example blocks of the TSDoc in src/, against the same public API.
+  const sources = readdirSync(join(root, "src"), { recursive: true })
+    .filter((name) => name.endsWith(".ts"))
+    .sort()
+    .map((name) => join("src", name));
+  await check("deno check TSDoc examples", join(bin, "deno"), [
+    "check",
+    "--config",
+    "deno.doc-check.json",
+    "--doc",
+    ...sources,
+  ]);
   // tsup cleans dist/ only once the entries resolve: remove it first so nothing below checks a stale build.
   rmSync(join(root, "dist"), { recursive: true, force: true });
   await check("tsup build", join(bin, "tsup"), []);

@@ -93,6 +93,7 @@ export interface IpcErrorDetails {
  * ```ts
  * import { IpcError } from "ipc-streams";
  *
+ * declare const reader: ReadableStreamDefaultReader<unknown>;
  * try {
  *   await reader.read();
  * } catch (error) {

@@ -35,10 +35,9 @@ export type FrameEncoderStreamOptions = FrameEncoderOptions;
  * ```ts
  * import { FrameDecoderStream } from "ipc-streams";
  *
- * const lines = ReadableStream.from([new TextEncoder().encode("a\nb\n")])
- *   .pipeThrough(new FrameDecoderStream({ delimiter: "\n" }))
- *   .pipeThrough(new TextDecoderStream());
- * for await (const line of lines) console.log(line); // "a", then "b"
+ * const frames = ReadableStream.from([new TextEncoder().encode("a\nb\n")])
+ *   .pipeThrough(new FrameDecoderStream({ delimiter: "\n" }));
+ * for await (const frame of frames) console.log(new TextDecoder().decode(frame)); // "a", then "b"
  * ```
  */
 export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> {

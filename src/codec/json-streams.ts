@@ -39,11 +39,10 @@ export type JsonFrameEncoderStreamOptions = FrameEncoderOptions;
  * @example
  * ```ts
  * import { spawn } from "node:child_process";
- * import { Readable } from "node:stream";
  * import { JsonFrameDecoderStream } from "ipc-streams";
  *
  * const child = spawn("node", ["producer.js"]);
- * const messages = (Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>)
+ * const messages = ReadableStream.from<Uint8Array>(child.stdout)
  *   .pipeThrough(new JsonFrameDecoderStream<{ type: string; data: unknown }>());
  * for await (const message of messages) console.log(message.type, message.data);
  * ```
@@ -73,6 +72,7 @@ export class JsonFrameDecoderStream<T = unknown> extends TransformStream<Uint8Ar
  * ```ts
  * import { JsonFrameEncoderStream, event } from "ipc-streams";
  *
+ * declare const someByteWritable: WritableStream<Uint8Array>;
  * await ReadableStream.from([event("hello", { a: 1 })])
  *   .pipeThrough(new JsonFrameEncoderStream())
  *   .pipeTo(someByteWritable);

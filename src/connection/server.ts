@@ -133,6 +133,9 @@ export class Server<In = unknown, Out = In> {
    * @throws {IpcError} when the message cannot be encoded; nothing is sent then
    * @example
    * ```ts
+   * import type { Server } from "ipc-streams";
+   * declare const server: Server;
+   *
    * await server.broadcast({ type: "tick", data: { n: 1 } });
    * ```
    */
@@ -147,6 +150,9 @@ export class Server<In = unknown, Out = In> {
    * @throws {IpcError} when the event cannot be encoded; nothing is sent then
    * @example
    * ```ts
+   * import type { Server } from "ipc-streams";
+   * declare const server: Server;
+   *
    * await server.broadcast("tick", { n: 1 }); // {"type":"tick","data":{"n":1}} to every client
    * ```
    */
