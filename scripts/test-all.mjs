@@ -309,6 +309,14 @@ if (!partial) {
     "README.md",
     ...pages.map((name) => `docs/${name}`),
   ]);
+  // Every export of the four entries has TSDoc (what the reference of `npm run docs` shows).
+  const entries = [
+    "src/index.ts",
+    "src/runtimes/node/index.ts",
+    "src/runtimes/bun/index.ts",
+    "src/runtimes/deno/index.ts",
+  ];
+  await check("deno doc lint", join(bin, "deno"), ["doc", "--lint", ...entries]);
   // The @example blocks of the TSDoc in src/, against the same public API.
   const sources = readdirSync(join(root, "src"), { recursive: true })
     .filter((name) => name.endsWith(".ts"))

@@ -245,7 +245,11 @@ function eachFrame(buffer: FrameBuffer, run: Uint8Array, onFrame: (frame: Uint8A
 export class FrameParser {
   readonly #buffer: FrameBuffer;
 
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameParserOptions = {}) {
     // Frames are handed to the caller, who may keep them: each gets a buffer of its own.
     this.#buffer = new FrameBuffer(options, false);
@@ -300,7 +304,11 @@ export class JsonFrameParser<T = unknown> {
   /** Throws on invalid UTF-8; consulted only when a decoded text holds U+FFFD. */
   readonly #strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameParserOptions = {}) {
     // Frames are decoded before the callback sees a value, so the buffer can be reused.
     this.#buffer = new FrameBuffer(options, true);

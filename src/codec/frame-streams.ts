@@ -41,7 +41,11 @@ export type FrameEncoderStreamOptions = FrameEncoderOptions;
  * ```
  */
 export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> {
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameDecoderStreamOptions = {}) {
     const parser = new FrameParser(options);
     super({
@@ -71,7 +75,11 @@ export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> 
  * ```
  */
 export class FrameEncoderStream extends TransformStream<Uint8Array, Uint8Array<ArrayBuffer>> {
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: FrameEncoderStreamOptions = {}) {
     const encoder = new FrameEncoder(options);
     super({

@@ -48,7 +48,11 @@ export type JsonFrameEncoderStreamOptions = FrameEncoderOptions;
  * ```
  */
 export class JsonFrameDecoderStream<T = unknown> extends TransformStream<Uint8Array, T> {
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: JsonFrameDecoderStreamOptions = {}) {
     const parser = new JsonFrameParser<T>(options);
     super({
@@ -79,7 +83,11 @@ export class JsonFrameDecoderStream<T = unknown> extends TransformStream<Uint8Ar
  * ```
  */
 export class JsonFrameEncoderStream<T = unknown> extends TransformStream<T, Uint8Array<ArrayBuffer>> {
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: JsonFrameEncoderStreamOptions = {}) {
     const encoder = new JsonFrameEncoder(options);
     super({

@@ -7,6 +7,7 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 
 /** Where a TCP, TLS or UDP server listens. */
 export interface NetworkServerAddress {
+  /** The transport the server speaks. */
   readonly transport: "tcp" | "tls" | "udp4" | "udp6";
   /** The address it is bound to, as given (default `"127.0.0.1"`). */
   readonly host: string;
