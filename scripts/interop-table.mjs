@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Renders the node-ipc interoperation results as a Markdown table and writes it into README.md
+ * Renders the node-ipc interoperation results as a Markdown table and writes it into docs/interop.md
  * between `<!-- interop:start -->` and `<!-- interop:end -->`.
  *
  *   node scripts/interop-table.mjs
@@ -12,8 +12,8 @@
  * count like the others and are also listed under "Known limitations". Nothing here is typed by
  * hand: every number and name comes from those files (a record without `transport` is Unix).
  *
- * README.md is rewritten only when the results differ from the ones it shows (the date line aside).
- * When README.md lacks the markers the table is printed and README is left alone (exit 0). When
+ * docs/interop.md is rewritten only when the results differ from the ones it shows (the date line
+ * aside). When it lacks the markers the table is printed and the file is left alone (exit 0). When
  * there are no result files at all it exits 1: the table would have nothing to show.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const resultsDir = process.env.IPC_STREAMS_RESULTS_DIR || join(root, "test-results");
-const readmePath = join(root, "README.md");
+const tablePath = join(root, "docs", "interop.md");
 const START = "<!-- interop:start -->";
 /** Starts the line that dates the table: the run that last changed it (see the end of this file). */
 const DATED = "Results last changed by the run of";
@@ -223,15 +223,15 @@ if (reports.length === 0) {
 const table = render(reports);
 console.log(table);
 
-const readme = existsSync(readmePath) ? readFileSync(readmePath, "utf8") : "";
-const start = readme.indexOf(START);
-const end = readme.indexOf(END);
+const page = existsSync(tablePath) ? readFileSync(tablePath, "utf8") : "";
+const start = page.indexOf(START);
+const end = page.indexOf(END);
 if (start === -1 || end === -1 || end < start) {
-  console.error("interop-table: README.md has no interop markers; printed only");
+  console.error("interop-table: docs/interop.md has no interop markers; printed only");
   process.exit(0);
 }
-const current = readme.slice(start + START.length + 1, end - 1);
-// A run whose results are the ones already shown leaves README.md untouched, date included, so that
+const current = page.slice(start + START.length + 1, end - 1);
+// A run whose results are the ones already shown leaves docs/interop.md untouched, date included, so that
 // running the suite does not change a tracked file.
 const undated = (text) =>
   text
@@ -239,8 +239,8 @@ const undated = (text) =>
     .filter((line) => !line.startsWith(DATED))
     .join("\n");
 if (undated(current) === undated(table)) {
-  console.error("interop-table: README.md already shows these results");
+  console.error("interop-table: docs/interop.md already shows these results");
   process.exit(0);
 }
-writeFileSync(readmePath, `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`);
-console.error(`interop-table: README.md updated from ${reports.length} result file(s)`);
+writeFileSync(tablePath, `${page.slice(0, start + START.length)}\n${table}\n${page.slice(end)}`);
+console.error(`interop-table: docs/interop.md updated from ${reports.length} result file(s)`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The project's one test command (`npm test`): static checks, then the vitest suite on Node 20,
- * Node 22, Bun and Deno, then the type tests and the README interop table. Every step is counted,
+ * Node 22, Bun and Deno, then the type tests and the interop table in docs/interop.md. Every step is counted,
  * and the last line is `N passed, N failed, N skipped` (each static check counts as one test).
  * Exits 1 when anything failed. A runtime that cannot run is a failure, never a skip.
  *
@@ -297,6 +297,38 @@ if (!partial) {
   await check("biome", join(bin, "biome"), ["check", "src", "test"]);
   await check("deno lint", join(bin, "deno"), ["lint"]);
   await check("deno check", join(bin, "deno"), ["check", "src/runtimes/deno/index.ts", "src/index.ts"]);
+  // The ts and js code blocks of README.md and docs/ against the public API (deno.doc-check.json
+  // maps "ipc-streams" to its types); blocks marked `ignore` are skipped, `js runnable` ones also
+  // run in each lane (test/docs.test.ts).
+  const pages = readdirSync(join(root, "docs")).filter((name) => name.endsWith(".md"));
+  await check("deno check docs", join(bin, "deno"), [
+    "check",
+    "--config",
+    "deno.doc-check.json",
+    "--doc-only",
+    "README.md",
+    ...pages.map((name) => `docs/${name}`),
+  ]);
+  // Every export of the four entries has TSDoc (what the reference of `npm run docs` shows).
+  const entries = [
+    "src/index.ts",
+    "src/runtimes/node/index.ts",
+    "src/runtimes/bun/index.ts",
+    "src/runtimes/deno/index.ts",
+  ];
+  await check("deno doc lint", join(bin, "deno"), ["doc", "--lint", ...entries]);
+  // The @example blocks of the TSDoc in src/, against the same public API.
+  const sources = readdirSync(join(root, "src"), { recursive: true })
+    .filter((name) => name.endsWith(".ts"))
+    .sort()
+    .map((name) => join("src", name));
+  await check("deno check TSDoc examples", join(bin, "deno"), [
+    "check",
+    "--config",
+    "deno.doc-check.json",
+    "--doc",
+    ...sources,
+  ]);
   // tsup cleans dist/ only once the entries resolve: remove it first so nothing below checks a stale build.
   rmSync(join(root, "dist"), { recursive: true, force: true });
   await check("tsup build", join(bin, "tsup"), []);

@@ -93,6 +93,7 @@ export interface IpcErrorDetails {
  * ```ts
  * import { IpcError } from "ipc-streams";
  *
+ * declare const reader: ReadableStreamDefaultReader<unknown>;
  * try {
  *   await reader.read();
  * } catch (error) {
@@ -113,6 +114,8 @@ export class IpcError extends Error {
   readonly excerpt: string | undefined;
 
   /**
+   * An error with a stable code, a message and the facts to act on.
+   *
    * @param code the stable code
    * @param message what happened, in words
    * @param details facts for the user to act on

@@ -49,6 +49,7 @@ export class CliError extends Error {
  * ```ts
  * import { EXIT } from "./errors.ts";
  *
+ * declare const code: number;
  * if (code === EXIT.connection) console.error("is the server running?");
  * ```
  */

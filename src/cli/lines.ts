@@ -23,6 +23,7 @@ const CARRIAGE_RETURN = 0x0d;
  * @param maxBytes the longest line kept
  * @example
  * ```ts
+ * declare const stdin: ReadableStream<Uint8Array>;
  * for await (const line of lines(stdin.getReader(), 1 << 20)) if ("text" in line) console.log(line.number, line.text);
  * ```
  */

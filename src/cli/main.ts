@@ -47,6 +47,7 @@ export interface ServedMessage {
  *
  * @example
  * ```ts
+ * declare const host: Parameters<typeof main>[1];
  * const code = await main(["send", "world", "hello", '{"from":"shell"}'], host);
  * ```
  */
@@ -532,6 +533,8 @@ const INTERRUPTED_CODES: ReadonlySet<string> = new Set(["ERR_IPC_ABORTED"]);
  *
  * @example
  * ```ts
+ * import { IpcError } from "../errors.ts";
+ *
  * exitCodeOf(new IpcError("ERR_IPC_NO_SERVER", "nobody there")); // 3
  * ```
  */

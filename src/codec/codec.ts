@@ -56,9 +56,8 @@ export function createCodec(options: CodecOptions, datagramSize = Number.POSITIV
 }
 
 /**
- * Bytes a framed codec decodes at a time. A 64 KiB read holds about 650 node-ipc events; decoded
- * at once, they all sit in the readable's queue, which kept the one-way benchmark's Node 22 server
- * at a 7-8 MiB higher peak RSS (BENCHMARKS.md).
+ * Bytes a framed codec decodes at a time: a large read is decoded in slices, so that the messages
+ * waiting in the readable's queue stay few and memory follows what the consumer reads.
  */
 const FRAMED_BYTES_PER_PUSH = 4 * 1024;
 

@@ -156,7 +156,11 @@ export class EventValidator {
   readonly #allowReserved: boolean;
   readonly #allowed: ReadonlySet<string> | undefined;
 
-  /** @param options limits and lists; see {@link EventValidationOptions} */
+  /**
+   * Takes its limits and lists from `options`; each one has a default.
+   *
+   * @param options limits and lists; see {@link EventValidationOptions}
+   */
   constructor(options: EventValidationOptions = {}) {
     const maxTypeLength = options.maxTypeLength ?? 256;
     if (!(maxTypeLength === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxTypeLength) && maxTypeLength > 0))) {

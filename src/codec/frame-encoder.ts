@@ -31,7 +31,11 @@ export class FrameEncoder {
   readonly #delimiter: Delimiter;
   readonly #maxFrameSize: number;
 
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: FrameEncoderOptions = {}) {
     this.#delimiter = toDelimiter(options.delimiter);
     this.#maxFrameSize = toMaxFrameSize(options.maxFrameSize);
@@ -78,7 +82,11 @@ export class JsonFrameEncoder {
   readonly #delimiter: Delimiter;
   readonly #maxFrameSize: number;
 
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: FrameEncoderOptions = {}) {
     this.#delimiter = toDelimiter(options.delimiter);
     this.#maxFrameSize = toMaxFrameSize(options.maxFrameSize);

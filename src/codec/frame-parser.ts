@@ -245,7 +245,11 @@ function eachFrame(buffer: FrameBuffer, run: Uint8Array, onFrame: (frame: Uint8A
 export class FrameParser {
   readonly #buffer: FrameBuffer;
 
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameParserOptions = {}) {
     // Frames are handed to the caller, who may keep them: each gets a buffer of its own.
     this.#buffer = new FrameBuffer(options, false);
@@ -275,7 +279,7 @@ export class FrameParser {
 
 // The decoders are shared by every parser: each call decodes whole frames, so none keeps state
 // between calls, and a connection does not pay for decoders of its own.
-/** Replaces invalid UTF-8 with U+FFFD: the fast decoder everywhere, where fatal decoding is not. */
+/** Replaces invalid UTF-8 with U+FFFD; the fast path, since fatal decoding is slower on some runtimes. */
 const lenientDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Throws on invalid UTF-8; consulted only when a decoded text holds U+FFFD. */
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -303,7 +307,11 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 export class JsonFrameParser<T = unknown> {
   readonly #buffer: FrameBuffer;
 
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameParserOptions = {}) {
     // Frames are decoded before the callback sees a value, so the buffer can be reused.
     this.#buffer = new FrameBuffer(options, true);

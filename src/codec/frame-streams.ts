@@ -35,14 +35,17 @@ export type FrameEncoderStreamOptions = FrameEncoderOptions;
  * ```ts
  * import { FrameDecoderStream } from "ipc-streams";
  *
- * const lines = ReadableStream.from([new TextEncoder().encode("a\nb\n")])
- *   .pipeThrough(new FrameDecoderStream({ delimiter: "\n" }))
- *   .pipeThrough(new TextDecoderStream());
- * for await (const line of lines) console.log(line); // "a", then "b"
+ * const frames = ReadableStream.from([new TextEncoder().encode("a\nb\n")])
+ *   .pipeThrough(new FrameDecoderStream({ delimiter: "\n" }));
+ * for await (const frame of frames) console.log(new TextDecoder().decode(frame)); // "a", then "b"
  * ```
  */
 export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> {
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: FrameDecoderStreamOptions = {}) {
     const parser = new FrameParser(options);
     super({
@@ -72,7 +75,11 @@ export class FrameDecoderStream extends TransformStream<Uint8Array, Uint8Array> 
  * ```
  */
 export class FrameEncoderStream extends TransformStream<Uint8Array, Uint8Array<ArrayBuffer>> {
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: FrameEncoderStreamOptions = {}) {
     const encoder = new FrameEncoder(options);
     super({

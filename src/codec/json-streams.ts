@@ -39,17 +39,20 @@ export type JsonFrameEncoderStreamOptions = FrameEncoderOptions;
  * @example
  * ```ts
  * import { spawn } from "node:child_process";
- * import { Readable } from "node:stream";
  * import { JsonFrameDecoderStream } from "ipc-streams";
  *
  * const child = spawn("node", ["producer.js"]);
- * const messages = (Readable.toWeb(child.stdout) as ReadableStream<Uint8Array>)
+ * const messages = ReadableStream.from<Uint8Array>(child.stdout)
  *   .pipeThrough(new JsonFrameDecoderStream<{ type: string; data: unknown }>());
  * for await (const message of messages) console.log(message.type, message.data);
  * ```
  */
 export class JsonFrameDecoderStream<T = unknown> extends TransformStream<Uint8Array, T> {
-  /** @param options delimiter and size bound; see {@link FrameParserOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameParserOptions}
+   */
   constructor(options: JsonFrameDecoderStreamOptions = {}) {
     const parser = new JsonFrameParser<T>(options);
     super({
@@ -73,13 +76,18 @@ export class JsonFrameDecoderStream<T = unknown> extends TransformStream<Uint8Ar
  * ```ts
  * import { JsonFrameEncoderStream, event } from "ipc-streams";
  *
+ * declare const someByteWritable: WritableStream<Uint8Array>;
  * await ReadableStream.from([event("hello", { a: 1 })])
  *   .pipeThrough(new JsonFrameEncoderStream())
  *   .pipeTo(someByteWritable);
  * ```
  */
 export class JsonFrameEncoderStream<T = unknown> extends TransformStream<T, Uint8Array<ArrayBuffer>> {
-  /** @param options delimiter and size bound; see {@link FrameEncoderOptions} */
+  /**
+   * Takes its delimiter and size bound from `options`; each one has a default.
+   *
+   * @param options delimiter and size bound; see {@link FrameEncoderOptions}
+   */
   constructor(options: JsonFrameEncoderStreamOptions = {}) {
     const encoder = new JsonFrameEncoder(options);
     super({

@@ -254,6 +254,9 @@ export class Connection<In = unknown, Out = In> {
    *
    * @example
    * ```ts
+   * import type { Connection } from "ipc-streams";
+   * declare const connection: Connection;
+   *
    * await connection.emit("done", { ok: true });
    * process.exit(0); // the peer receives "done"
    * ```

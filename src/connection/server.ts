@@ -7,6 +7,7 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 
 /** Where a TCP, TLS or UDP server listens. */
 export interface NetworkServerAddress {
+  /** The transport the server speaks. */
   readonly transport: "tcp" | "tls" | "udp4" | "udp6";
   /** The address it is bound to, as given (default `"127.0.0.1"`). */
   readonly host: string;
@@ -133,6 +134,9 @@ export class Server<In = unknown, Out = In> {
    * @throws {IpcError} when the message cannot be encoded; nothing is sent then
    * @example
    * ```ts
+   * import type { Server } from "ipc-streams";
+   * declare const server: Server;
+   *
    * await server.broadcast({ type: "tick", data: { n: 1 } });
    * ```
    */
@@ -147,6 +151,9 @@ export class Server<In = unknown, Out = In> {
    * @throws {IpcError} when the event cannot be encoded; nothing is sent then
    * @example
    * ```ts
+   * import type { Server } from "ipc-streams";
+   * declare const server: Server;
+   *
    * await server.broadcast("tick", { n: 1 }); // {"type":"tick","data":{"n":1}} to every client
    * ```
    */

@@ -10,6 +10,7 @@ import type { IpcError } from "../errors.ts";
 
 /** A Unix domain socket, by its path. */
 export interface UnixAddress {
+  /** Tags a Unix socket address. */
   readonly transport: "unix";
   /** The socket file's path. */
   readonly path: string;
@@ -17,6 +18,7 @@ export interface UnixAddress {
 
 /** A TCP endpoint. */
 export interface TcpAddress {
+  /** Tags a TCP address. */
   readonly transport: "tcp";
   /** An IP address or host name (`"127.0.0.1"`, `"::1"`, `"localhost"`). */
   readonly host: string;
@@ -26,8 +28,11 @@ export interface TcpAddress {
 
 /** A TCP endpoint with TLS on top. */
 export interface TlsAddress {
+  /** Tags a TLS address. */
   readonly transport: "tls";
+  /** The host name or IP address. */
   readonly host: string;
+  /** The TCP port. */
   readonly port: number;
   /** The TLS settings, checked and completed by the shared code. */
   readonly tls: TlsSettings;
@@ -38,7 +43,9 @@ export interface TlsAddress {
  * `key`; a client sends them only for mutual TLS.
  */
 export interface TlsSettings {
+  /** Our certificate chain, PEM. */
   readonly cert: string | undefined;
+  /** Our private key, PEM. */
   readonly key: string | undefined;
   /** Trusted CAs; `undefined` means the runtime's system store. */
   readonly ca: readonly string[] | undefined;
@@ -61,6 +68,7 @@ export type Address = UnixAddress | TcpAddress | TlsAddress;
 
 /** A UDP endpoint, IPv4 or IPv6. */
 export interface UdpAddress {
+  /** Tags a UDP address, IPv4 or IPv6. */
   readonly transport: "udp4" | "udp6";
   /** An IP address of the family, or a host name. */
   readonly host: string;
@@ -72,6 +80,7 @@ export interface UdpAddress {
 export interface RemoteAddress {
   /** The peer's IP address (`"127.0.0.1"`, `"::1"`). */
   readonly host: string;
+  /** The peer's port. */
   readonly port: number;
 }
 
@@ -179,12 +188,15 @@ export interface Listener {
 
 /** What `lstat` says about a path, as far as the Unix socket-file policy needs it. */
 export interface PathInfo {
+  /** What the path is (a symlink is not followed). */
   readonly kind: "socket" | "directory" | "symlink" | "other";
+  /** The owner's user id. */
   readonly uid: number;
   /** Permission bits (`mode & 0o7777`). */
   readonly mode: number;
   /** Device and inode: which file this is, to tell our socket from one that replaced it. */
   readonly device: number;
+  /** The inode number, with `device`. */
   readonly inode: number;
 }
 
