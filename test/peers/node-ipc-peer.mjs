@@ -236,12 +236,9 @@ const operations = {
   emitTo({ address, port, args }) {
     ipc.server.emit({ address, port }, ...args);
   },
-  /** count emits of `type` to {address, port}, with data 0, 1, 2…, paced: 20 datagrams per 5 ms. */
-  async emitManyTo({ address, port, type, count }) {
-    for (let i = 0; i < count; i++) {
-      ipc.server.emit({ address, port }, type, i);
-      if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  /** count emits of `type` to {address, port}, with data start, start + 1, … */
+  emitManyTo({ address, port, type, start = 0, count }) {
+    for (let i = 0; i < count; i++) ipc.server.emit({ address, port }, type, start + i);
   },
   /** ipc.server.stop(). */
   stop() {
