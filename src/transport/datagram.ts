@@ -279,8 +279,6 @@ export class DatagramChannel implements MessageChannel {
 
 /** A bound server socket, its peers told apart by address and port. */
 export interface DatagramPeers {
-  /** Peers known right now. */
-  readonly size: number;
   /** Stops taking new peers; the socket is released once every known peer is forgotten. */
   stop(): void;
   /** Stops taking new peers and resolves once the socket is released (after the last known peer). */
@@ -338,9 +336,6 @@ export function serveDatagrams(
     releaseIfDone();
   };
   return {
-    get size() {
-      return peers.size;
-    },
     stop,
     unbind() {
       stop();
