@@ -5,7 +5,6 @@
  * of a sync client. Outcomes go into the README's interop table (test/peers/outcomes.ts).
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect } from "vitest";
@@ -13,12 +12,14 @@ import { reconnecting } from "../src/connection/reconnect.ts";
 import type { Connection, ConnectOptions } from "../src/index.ts";
 import {
   EVENT_TIMEOUT,
+  freePort,
+  isEvent,
   LINES,
   type Line,
   Peer,
-  type PeerEvent,
   stopAllPeers,
   stopSparePeers,
+  within,
 } from "./peers/harness.ts";
 import { FROM_US, recorder, runtimeLabel } from "./peers/outcomes.ts";
 import { ipc } from "./runtime.ts";
@@ -53,19 +54,6 @@ afterEach(async () => {
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-const isEvent =
-  (ev: string, extra: Record<string, unknown> = {}) =>
-  (event: PeerEvent) =>
-    event.ev === ev && Object.entries(extra).every(([key, value]) => event[key] === value);
-
 type Kind = "unix" | "tcp" | "tls";
 
 let counter = 0;
@@ -78,17 +66,6 @@ interface Address {
   readonly port: number;
   /** Our `connect` options to reach it. */
   readonly target: ConnectOptions;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function addressFor(kind: Kind, line: Line): Promise<Address> {

@@ -7,7 +7,6 @@
  * found free just before.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,12 +14,16 @@ import { afterEach, describe, expect } from "vitest";
 import { concat } from "./fixtures/bytes.ts";
 import {
   EVENT_TIMEOUT,
+  freePort,
+  isEvent,
   LINES,
   type Line,
   Peer,
   type PeerEvent,
   stopAllPeers,
   stopSparePeers,
+  TimeoutError,
+  within,
 } from "./peers/harness.ts";
 import {
   type Direction,
@@ -80,16 +83,6 @@ afterEach(async () => {
 
 // -----------------------------------------------------------------------------------------------
 // Our side
-
-class TimeoutError extends Error {}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -426,18 +419,6 @@ const LIFECYCLE_ASSURED: readonly LinkKind[] = [...LIFECYCLE, "assured"];
 /** Events both ways over every link, ::1 included. */
 const EVERY_LINK: readonly LinkKind[] = [...LIFECYCLE_ASSURED, "tcp6"];
 
-/** A port nobody listens on right now, for a node-ipc server (node-ipc cannot take port 0). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function portOf(server: Server): number {
   if (server.address.transport === "unix") throw new Error("not a network server");
   return server.address.port;
@@ -490,11 +471,6 @@ function peerClosedWriteCodes(link: Link): unknown[] {
 
 // -----------------------------------------------------------------------------------------------
 // Peers
-
-const isEvent =
-  (ev: string, extra: Partial<PeerEvent> = {}) =>
-  (event: PeerEvent) =>
-    event.ev === ev && Object.entries(extra).every(([key, value]) => event[key] === value);
 
 let counter = 0;
 function uniqueId(line: Line): string {

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
+import { createServer } from "node:net";
 import { join, delimiter as pathListSeparator } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tag, untag } from "./tagged.mjs";
@@ -279,4 +280,37 @@ function summary(events: readonly PeerEvent[]): string {
   if (events.length === 0) return "none";
   const shown = events.slice(-8).map((event) => JSON.stringify(tag(event)).slice(0, 160));
   return `${events.length}, last: ${shown.join(" | ")}`;
+}
+
+// -----------------------------------------------------------------------------------------------
+// Helpers the interop test files share
+
+/** What {@link within} rejects with when the time is up. */
+export class TimeoutError extends Error {}
+
+/** `promise`, or a {@link TimeoutError} after `ms` milliseconds naming `what` was awaited. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Matches a peer event named `ev` whose members include `extra`. */
+export const isEvent =
+  (ev: string, extra: Readonly<Record<string, unknown>> = {}) =>
+  (event: PeerEvent) =>
+    event.ev === ev && Object.entries(extra).every(([key, value]) => event[key] === value);
+
+/** A TCP port nobody listens on right now, for a node-ipc server (node-ipc cannot take port 0). */
+export function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
