@@ -158,6 +158,21 @@ describe.each(TRANSPORTS)(`reliability on ${runtimeName} over %s: load`, (transp
     await server.close();
   });
 
+  test("a burst of 1,000 connects at once: none refused, all served, every descriptor back", async () => {
+    const { server, counts } = await echoServer({ ...at.listen("burst"), maxConnections: 1_100 }, { close: true });
+    const baseline = await baselineAfterWarmUp(at, server);
+    // One process starts all 1,000 connects before the server accepts any: a refused one fails it.
+    const burst = peer("load-peer.mjs", ["clients", at.childReach(server), "1000", "1"]);
+    expect(await linesOf([burst], "the burst to connect")).toEqual([{ connected: 1_000 }]);
+    burst.process.stdin?.write("go\n");
+    expect(await linesOf([burst], "the burst's report")).toEqual([{ ok: true, clients: 1_000, echoes: 1_000 }]);
+    expect(await exitsOf([burst])).toEqual([0]);
+    expect(counts.accepted).toBe(1 + 1_000);
+    await expectReleased(server, baseline);
+    expectOnlyIpcErrors(counts.failures);
+    await server.close();
+  });
+
   test("1,000 connect / echo / half-close / exit cycles: all served, descriptors back, RSS bounded", async () => {
     // No close() in the handler: a half-open connection ends by itself after halfOpenTimeout.
     const { server, counts } = await echoServer(

@@ -45,6 +45,13 @@ export function nodeConnect(
 }
 
 /**
+ * Connections the OS may hold for a server before it accepts them (the kernel caps it at its
+ * `somaxconn`): a burst of connects larger than Node's default of 511 waits instead of being
+ * refused while the server is busy.
+ */
+const LISTEN_BACKLOG = 4096;
+
+/**
  * Listens with `node:net` or `node:tls`; on TLS `onSocket` receives only sockets that passed the
  * handshake. `adopt` as for {@link nodeConnect}.
  */
@@ -65,8 +72,9 @@ export function nodeListen(
       server.on("error", () => {});
       resolve(listenerOf(server));
     };
-    if (address.transport === "unix") server.listen(osPath(address.path), ready);
-    else server.listen({ host: address.host, port: address.port }, ready);
+    const where =
+      address.transport === "unix" ? { path: osPath(address.path) } : { host: address.host, port: address.port };
+    server.listen({ ...where, backlog: LISTEN_BACKLOG }, ready);
   });
 }
 
