@@ -88,25 +88,44 @@ function rawCodec(maxChunkSize: number): MessageCodec {
 }
 
 function jsonCodec(options: CodecOptions): MessageCodec {
-  const parser = new JsonFrameParser(options);
-  const encoder = new JsonFrameEncoder(options);
   const { validate } = options;
   if (validate !== undefined && typeof validate !== "boolean" && (typeof validate !== "object" || validate === null)) {
     throw new IpcError("ERR_IPC_INVALID_OPTION", "validate must be true, false or an EventValidationOptions object");
   }
   const validator =
     validate === undefined || validate === false ? undefined : new EventValidator(validate === true ? {} : validate);
-  const encode = (message: unknown) => {
-    validator?.validate(message);
-    return encoder.encodeText(message);
-  };
-  return {
-    bytesPerPush: FRAMED_BYTES_PER_PUSH,
-    push: validator
-      ? (chunk, onMessage) => parser.push(chunk, (value) => onMessage(validator.validate(value)))
-      : (chunk, onMessage) => parser.push(chunk, onMessage),
-    end: () => parser.end(),
-    encode,
-    encodeEvent: encode,
-  };
+  return new JsonCodec(options, validator);
+}
+
+/** A class rather than closures: every connection has a codec, and a server holds thousands. */
+class JsonCodec implements MessageCodec {
+  readonly bytesPerPush = FRAMED_BYTES_PER_PUSH;
+  readonly #parser: JsonFrameParser;
+  readonly #encoder: JsonFrameEncoder;
+  readonly #validator: EventValidator | undefined;
+
+  constructor(options: CodecOptions, validator: EventValidator | undefined) {
+    this.#parser = new JsonFrameParser(options);
+    this.#encoder = new JsonFrameEncoder(options);
+    this.#validator = validator;
+  }
+
+  push(chunk: Uint8Array<ArrayBuffer>, onMessage: (message: unknown) => void): void {
+    const validator = this.#validator;
+    if (validator === undefined) this.#parser.push(chunk, onMessage);
+    else this.#parser.push(chunk, (value) => onMessage(validator.validate(value)));
+  }
+
+  end(): void {
+    this.#parser.end();
+  }
+
+  encode(message: unknown): string {
+    this.#validator?.validate(message);
+    return this.#encoder.encodeText(message);
+  }
+
+  encodeEvent(event: IpcEvent): string {
+    return this.encode(event);
+  }
 }
