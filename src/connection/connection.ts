@@ -134,6 +134,14 @@ export class Connection<In = unknown, Out = In> {
   #writableFailed = false;
   /** Received bytes not decoded yet (the codec takes them `bytesPerPush` at a time). */
   #undecoded: Uint8Array<ArrayBuffer> | undefined;
+  /** Decoded messages not read yet, oldest first: what `readable` and its iterator hand out. */
+  readonly #inbox: In[] = [];
+  /** A decoding step is under way (see `#fill`). */
+  #filling = false;
+  /** What `readable` errored with (a failure, or `destroy()`): its iterator throws it too. */
+  #readError: IpcError | undefined;
+  /** Wakes the reader waiting for `#inbox`: a message, the end, or a failure came. */
+  #wakeReader: (() => void) | undefined;
   #sinkWrites = 0;
   /** Wakes a `close()` waiting for the writable's queue to reach the socket. */
   #onSinkProgress: (() => void) | undefined;
@@ -158,15 +166,21 @@ export class Connection<In = unknown, Out = In> {
     this.#channel = channel;
     this.#codec = createCodec(options, mode.datagramSize);
     this.#sync = mode.sync ? new SyncGate((frame, timing) => this.#write(frame, timing)) : undefined;
-    this.readable = new ReadableStream<In>({
-      start: (controller) => {
-        this.#readableController = controller;
+    // The inbox is the readable's buffer, so the stream itself holds nothing (high-water mark 0).
+    this.readable = new MessageStream<In>(
+      {
+        start: (controller) => {
+          this.#readableController = controller;
+        },
+        pull: (controller) => this.#pull(controller),
+        cancel: () => {
+          this.#stopReading();
+        },
       },
-      pull: (controller) => this.#pull(controller),
-      cancel: () => {
-        this.#stopReading();
-      },
-    });
+      (reader, preventCancel) => this.#iterate(reader, preventCancel),
+    );
+    // One message is read ahead even before anybody reads, so that a peer that leaves is noticed.
+    this.#fill();
     this.closed = channel.closed.then(() => {
       // A failure the reader has not reached yet (it reads what came before first) still ended it.
       const failure = this.#failure ?? (this.#reading ? channel.failure : undefined);
@@ -177,7 +191,7 @@ export class Connection<In = unknown, Out = In> {
       // The socket closed under us: end whichever side is still open.
       this.#stopWriting(new IpcError("ERR_IPC_CLOSED", "the connection is closed", { path }));
     });
-    this.closed.catch(() => {});
+    this.closed.catch(ignore);
   }
 
   /**
@@ -350,7 +364,8 @@ export class Connection<In = unknown, Out = In> {
   destroy(reason?: unknown): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#tearDown(new IpcError("ERR_IPC_CLOSED", "the connection was destroyed", { path: this.path, cause: reason }));
+    const error = new IpcError("ERR_IPC_CLOSED", "the connection was destroyed", { path: this.path, cause: reason });
+    this.#tearDown(error, true);
   }
 
   async #close(reason: unknown): Promise<void> {
@@ -395,28 +410,34 @@ export class Connection<In = unknown, Out = In> {
   }
 
   /**
-   * Decodes until at least one message is delivered (or the input ends): a pull that delivers
-   * nothing is not repeated by the stream, so returning early would stall a frame that spans
-   * several reads. Received bytes are decoded `bytesPerPush` at a time; the rest waits, undecoded,
-   * for the next pull.
+   * Decodes until at least one message is in the inbox, or the input ended, or reading stopped.
+   * A decoding step that delivers nothing is repeated here, or a frame that spans several reads
+   * would stall. Received bytes are decoded `bytesPerPush` at a time; the rest waits, undecoded,
+   * for the next step. Started when the inbox runs empty, so one message is always read ahead.
    */
-  async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
+  #fill(): void {
+    if (this.#filling) return;
+    this.#filling = true;
+    void this.#decode();
+  }
+
+  async #decode(): Promise<void> {
+    const inbox = this.#inbox;
     try {
-      let delivered = false;
-      while (!delivered) {
+      while (inbox.length === 0 && this.#reading) {
         let chunk: Uint8Array<ArrayBuffer> | null | undefined = this.#undecoded;
         this.#undecoded = undefined;
         if (chunk === undefined) {
           chunk = await this.#channel.read();
-          if (!this.#reading) return;
+          if (!this.#reading) break;
         }
         if (chunk === null) {
           this.#codec.end();
           this.#reading = false;
           this.#noMoreReplies("the peer ended its side");
-          controller.close();
+          this.#endReadable();
           if (!this.#writing) this.#channel.destroy();
-          return;
+          break;
         }
         const size = this.#codec.bytesPerPush;
         if (chunk.byteLength > size) {
@@ -424,15 +445,118 @@ export class Connection<In = unknown, Out = In> {
           chunk = chunk.subarray(0, size);
         }
         this.#codec.push(chunk, (message) => {
-          delivered = true;
-          controller.enqueue(message as In);
+          inbox.push(message as In);
           this.#sync?.arrived();
         });
       }
     } catch (error) {
       // After reading was stopped, a failing read is only the socket going away under it.
       if (this.#reading) this.#fail(asIpcError(error, this.path));
+    } finally {
+      this.#filling = false;
+      this.#wake();
     }
+  }
+
+  /** Resolves once the inbox has a message, or reading is over (ended, stopped or failed). */
+  #input(): Promise<void> {
+    const input = new Promise<void>((resolve) => {
+      this.#wakeReader = resolve;
+    });
+    // Set up first: a step over bytes already received ends (and wakes) before `#fill` returns.
+    this.#fill();
+    return input;
+  }
+
+  #wake(): void {
+    const wake = this.#wakeReader;
+    this.#wakeReader = undefined;
+    wake?.();
+  }
+
+  /** The oldest message of the inbox (which must have one); reading ahead once it runs empty. */
+  #take(): In {
+    const message = this.#inbox.shift() as In;
+    if (this.#inbox.length === 0 && this.#reading) this.#fill();
+    return message;
+  }
+
+  /** The readable's pull: one message from the inbox, or the end. */
+  async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
+    while (this.#inbox.length === 0) {
+      if (!this.#reading) {
+        this.#endReadable();
+        return;
+      }
+      await this.#input();
+    }
+    controller.enqueue(this.#take());
+    if (this.#inbox.length === 0 && !this.#reading) this.#endReadable();
+  }
+
+  /** Ends the readable (closed, or errored with `#readError`) once the inbox is empty and no more input comes. */
+  #endReadable(): void {
+    if (this.#inbox.length > 0) return;
+    try {
+      if (this.#readError === undefined) this.#readableController.close();
+      else this.#readableController.error(this.#readError);
+    } catch {
+      // Cancelled, closed or errored already.
+    }
+  }
+
+  /**
+   * `for await` over `readable`: the same messages in the same order as a reader gets, taken
+   * straight from the inbox rather than through the stream's queue. `reader` holds the lock.
+   */
+  #iterate(reader: ReadableStreamDefaultReader<In>, preventCancel: boolean): AsyncIterableIterator<In> {
+    let finished = false;
+    /** Ends the iteration and lets go of the stream, as the standard iterator does at its end. */
+    const finish = () => {
+      finished = true;
+      reader.releaseLock();
+    };
+    /** Calls of `next` not settled yet; while there are any, a new call waits for the last one. */
+    let pending = 0;
+    let last: Promise<IteratorResult<In>> | undefined;
+    const read = async (): Promise<IteratorResult<In>> => {
+      try {
+        while (!finished && this.#inbox.length === 0) {
+          if (!this.#reading) {
+            this.#endReadable();
+            finish();
+            if (this.#readError !== undefined) throw this.#readError;
+            return { done: true, value: undefined };
+          }
+          await this.#input();
+        }
+        return finished ? { done: true, value: undefined } : { done: false, value: this.#take() };
+      } finally {
+        pending--;
+      }
+    };
+    const iterator: AsyncIterableIterator<In> = {
+      next: () => {
+        if (pending === 0 && !finished && this.#inbox.length > 0) {
+          return Promise.resolve({ done: false, value: this.#take() });
+        }
+        pending++;
+        last = pending === 1 || last === undefined ? read() : last.then(read, read);
+        return last;
+      },
+      return: async (value?: unknown): Promise<IteratorResult<In>> => {
+        if (finished) return { done: true, value };
+        finished = true;
+        const cancelled = preventCancel ? undefined : reader.cancel(value);
+        reader.releaseLock();
+        await cancelled;
+        return { done: true, value };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
   }
 
   #closedForWriting(): IpcError {
@@ -494,11 +618,8 @@ export class Connection<In = unknown, Out = In> {
     if (!this.#reading) return;
     this.#reading = false;
     this.#noMoreReplies("reading stopped");
-    try {
-      this.#readableController.close();
-    } catch {
-      // Cancelled: the stream is already closed.
-    }
+    this.#endReadable();
+    this.#wake();
     if (!this.#writing) this.#channel.destroy();
     else this.#channel.discard();
   }
@@ -512,17 +633,50 @@ export class Connection<In = unknown, Out = In> {
   #fail(error: IpcError): void {
     if (this.#failure) return;
     this.#failure = error;
-    this.#tearDown(error);
+    this.#tearDown(error, false);
   }
 
-  /** Errors both streams with `error` and closes the socket at once. */
-  #tearDown(error: IpcError): void {
+  /**
+   * Errors both streams with `error` and closes the socket at once. Messages received before it
+   * are still read first, unless `drop` (`destroy()` drops them).
+   */
+  #tearDown(error: IpcError, drop: boolean): void {
     if (this.#reading) {
       this.#reading = false;
-      this.#readableController.error(error);
+      this.#readError = error;
+      if (drop) this.#inbox.length = 0;
+      this.#endReadable();
+      this.#wake();
     }
     this.#stopWriting(error);
     this.#channel.destroy();
+  }
+}
+
+/**
+ * `Connection.readable`'s class: a standard `ReadableStream` whose async iterator (`for await`)
+ * takes messages from the connection directly instead of through a reader's read requests, which
+ * cost a few promises per message. It holds the stream's lock while it runs, as the standard one.
+ */
+class MessageStream<T> extends ReadableStream<T> {
+  readonly #iterate: (reader: ReadableStreamDefaultReader<T>, preventCancel: boolean) => AsyncIterableIterator<T>;
+
+  constructor(
+    source: UnderlyingDefaultSource<T>,
+    iterate: (reader: ReadableStreamDefaultReader<T>, preventCancel: boolean) => AsyncIterableIterator<T>,
+  ) {
+    super(source, { highWaterMark: 0 });
+    this.#iterate = iterate;
+  }
+
+  override values(options?: ReadableStreamIteratorOptions): ReadableStreamAsyncIterator<T> {
+    // getReader() throws the standard TypeError when the stream is locked already.
+    const iterator = this.#iterate(this.getReader(), options?.preventCancel === true);
+    return iterator as unknown as ReadableStreamAsyncIterator<T>;
+  }
+
+  override [Symbol.asyncIterator](options?: ReadableStreamIteratorOptions): ReadableStreamAsyncIterator<T> {
+    return this.values(options);
   }
 }
 
