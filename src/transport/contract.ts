@@ -63,7 +63,7 @@ export interface TcpAddress {
  *   tls: { cert: undefined, key: undefined, ca: undefined, requestCert: false, rejectUnauthorized: true, servername: undefined },
  * };
  * const socket = await runtime.connect(address); // resolves once the handshake verified the server
- * console.log(socket.tls?.protocol); // "TLSv1.3"
+ * console.log(socket.tls?.protocol); // "TLSv1.2": our clients stop at TLS 1.2
  * socket.close();
  * ```
  */
@@ -185,7 +185,7 @@ export interface RemoteAddress {
  * const ca = await readFile("ca.pem", "utf8");
  * const connection = await connect({ host: "localhost", port: 8443, tls: { ca } });
  * const info: TlsInfo | undefined = connection.tls; // set on TLS only
- * console.log(info?.authorized, info?.protocol); // true "TLSv1.3"
+ * console.log(info?.authorized, info?.protocol); // true "TLSv1.2"
  * await connection.close();
  * ```
  */
