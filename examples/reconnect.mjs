@@ -27,13 +27,13 @@ try {
     try {
       for (const from of unanswered) await connection.emit("hello", { from });
       for await (const { type, data } of connection.readable) {
-        console.log(`client: got ${type} for ${data.to}`);
-        if (type === "world") unanswered.delete(data.to);
+        console.log(`client: got ${type} for ${data?.to}`);
+        if (type === "world") unanswered.delete(data?.to);
       }
     } catch {
-      // the connection broke: the loop connects again
+      // the connection broke, or the server sent something that is not a message: connect again
     }
-    if (!stop.signal.aborted) console.log("client: the server is gone; connecting again");
+    if (!stop.signal.aborted) console.log("client: disconnected; connecting again");
   }
 } catch (error) {
   console.error(`client: giving up: ${error.code}`); // a failure no retry can help

@@ -12,7 +12,7 @@ for await (const connection of server.connections) {
   (async () => {
     try {
       for await (const { type, data } of connection.readable) {
-        console.log(`server: got ${type} from ${data.from}`);
+        console.log(`server: got ${type} from ${data?.from}`);
         if (type === "hello") await connection.emit("world", { to: data.from });
       }
     } catch {

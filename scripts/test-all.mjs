@@ -319,6 +319,8 @@ if (!partial) {
     "src/runtimes/deno/index.ts",
   ];
   await check("deno doc lint", join(bin, "deno"), ["doc", "--lint", ...entries]);
+  // ... and an @example in that TSDoc (deno doc --lint only asks for the TSDoc).
+  await check("TSDoc examples present", process.execPath, [join(root, "scripts", "check-examples.mjs"), ...entries]);
   // The @example blocks of the TSDoc in src/, against the same public API.
   const sources = readdirSync(join(root, "src"), { recursive: true })
     .filter((name) => name.endsWith(".ts"))

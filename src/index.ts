@@ -5,8 +5,8 @@
  * This entry holds everything that does not depend on a runtime: the codec (frame and JSON
  * parsers and streams), node-ipc's event envelope, connections and servers, errors, path rules and
  * the runtime contract. The runtime entries (`ipc-streams`, resolved per runtime, or
- * `ipc-streams/node`, `/bun`, `/deno`) add `serve()` and `connect()` on top of it, made by
- * {@link createApi} from their adapter.
+ * `ipc-streams/node`, `/bun`, `/deno`) add `serve()`, `connect()` and `reconnect()` on top of it,
+ * made by {@link createApi} from their adapter.
  *
  * @module
  */

@@ -4,7 +4,17 @@ import { type EventValidationOptions, EventValidator, type IpcEvent } from "./ev
 import { JsonFrameEncoder } from "./frame-encoder.ts";
 import { type FrameParserOptions, JsonFrameParser } from "./frame-parser.ts";
 
-/** How messages are carried on a connection. */
+/**
+ * How messages are carried on a connection.
+ *
+ * @example
+ * ```ts
+ * import { type CodecOptions, connect } from "ipc-streams";
+ *
+ * const codec: CodecOptions = { delimiter: "\n", maxFrameSize: 4096, validate: { allowedTypes: ["ping", "pong"] } };
+ * const connection = await connect({ id: "world", ...codec });
+ * ```
+ */
 export interface CodecOptions extends FrameParserOptions {
   /**
    * Raw mode: messages are the bytes themselves, passed through untouched, with no framing and

@@ -17,13 +17,48 @@ import { Connection } from "./connection.ts";
 import { type ReconnectFunction, type ReconnectOptions, reconnecting } from "./reconnect.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server, type ServerAddress } from "./server.ts";
 
-/** How long `connect()` waits for a connection (and its TLS handshake) by default, in ms. */
+/**
+ * How long `connect()` waits for a connection (and its TLS handshake) by default, in ms.
+ *
+ * @example
+ * ```ts
+ * import { connect, DEFAULT_CONNECT_TIMEOUT } from "ipc-streams";
+ *
+ * // A server known to be slow to accept: wait three times as long as by default.
+ * const connection = await connect({ port: 8000, connectTimeout: 3 * DEFAULT_CONNECT_TIMEOUT });
+ * ```
+ */
 export const DEFAULT_CONNECT_TIMEOUT = 20_000;
 
-/** The byte chunks of raw mode. */
+/**
+ * The byte chunks of raw mode.
+ *
+ * @example
+ * ```ts
+ * import { type Bytes, connect } from "ipc-streams";
+ *
+ * const connection = await connect({ id: "world", raw: true });
+ * for await (const chunk of connection.readable) {
+ *   const bytes: Bytes = chunk; // whatever the OS delivered, no framing
+ *   console.log(bytes.byteLength);
+ * }
+ * ```
+ */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
-/** Options both `connect()` and `serve()` take for each connection. */
+/**
+ * Options both `connect()` and `serve()` take for each connection.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectionOptions, connect, serve } from "ipc-streams";
+ *
+ * // What both sides of one protocol agree on, shared by the server and its clients.
+ * const protocol: ConnectionOptions = { delimiter: "\n", maxFrameSize: 64 * 1024, halfOpenTimeout: 5000 };
+ * const server = await serve({ id: "lines", ...protocol });
+ * const client = await connect({ id: "lines", ...protocol });
+ * ```
+ */
 export interface ConnectionOptions extends CodecOptions {
   /**
    * Once the peer has ended its side (half-closed, closed, exited), our side is ended too when
@@ -38,6 +73,14 @@ export interface ConnectionOptions extends CodecOptions {
 /**
  * Options of `connect()`: a Unix socket by `id` or `path`, or a TCP server by `port` (and
  * `host`), TLS with `tls`.
+ *
+ * @example
+ * ```ts
+ * import { type ConnectOptions, connect } from "ipc-streams";
+ *
+ * const options: ConnectOptions = { id: "world", connectTimeout: 5000, signal: AbortSignal.timeout(10_000) };
+ * const connection = await connect(options);
+ * ```
  */
 export interface ConnectOptions extends SocketPathOptions, NetworkOptions, ConnectionOptions {
   /**
@@ -67,6 +110,14 @@ export interface ConnectOptions extends SocketPathOptions, NetworkOptions, Conne
 /**
  * Options of `serve()`: a Unix socket by `id` or `path`, or a TCP port (and `host`), TLS with
  * `tls` (which then needs `cert` and `key`).
+ *
+ * @example
+ * ```ts
+ * import { type ServeOptions, serve } from "ipc-streams";
+ *
+ * const options: ServeOptions = { id: "world", maxConnections: 10, validate: true };
+ * const server = await serve(options);
+ * ```
  */
 export interface ServeOptions extends SocketPathOptions, NetworkOptions, ConnectionOptions {
   /**
@@ -93,19 +144,57 @@ export interface ServeOptions extends SocketPathOptions, NetworkOptions, Connect
   readonly signal?: AbortSignal;
 }
 
-/** `connect()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller). */
+/**
+ * `connect()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller).
+ *
+ * @example
+ * ```ts
+ * import { type ConnectFunction, connect, type EventOf } from "ipc-streams";
+ *
+ * type In = EventOf<{ world: { to: string } }>;
+ * type Out = EventOf<{ hello: { from: string } }>;
+ * const open: ConnectFunction = connect;
+ * const connection = await open<In, Out>({ id: "world" }); // typed messages both ways
+ * await connection.emit("hello", { from: "client" });
+ * ```
+ */
 export interface ConnectFunction {
   (options: ConnectOptions & { readonly raw: true }): Promise<Connection<Bytes, Uint8Array>>;
   <In = unknown, Out = In>(options: ConnectOptions): Promise<Connection<In, Out>>;
 }
 
-/** `serve()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller). */
+/**
+ * `serve()`: raw mode gives byte chunks, framed mode JSON messages (typed by the caller).
+ *
+ * @example
+ * ```ts
+ * import { type EventOf, type ServeFunction, serve } from "ipc-streams";
+ *
+ * type Hello = EventOf<{ hello: { from: string } }>;
+ * const listen: ServeFunction = serve;
+ * const server = await listen<Hello>({ id: "world" }); // connections of Hello messages both ways
+ * ```
+ */
 export interface ServeFunction {
   (options: ServeOptions & { readonly raw: true }): Promise<Server<Bytes, Uint8Array>>;
   <In = unknown, Out = In>(options: ServeOptions): Promise<Server<In, Out>>;
 }
 
-/** The functions a runtime entry exports, made by {@link createApi}. */
+/**
+ * The functions a runtime entry exports, made by {@link createApi}.
+ *
+ * @example
+ * ```ts
+ * import { type Api, createApi } from "ipc-streams";
+ * import { runtime } from "ipc-streams/node";
+ *
+ * const api: Api = createApi(runtime);
+ * const server = await api.serve({ id: "world" });
+ * const client = await api.connect({ id: "world" });
+ * await client.close();
+ * await server.close();
+ * ```
+ */
 export interface Api {
   /**
    * Connects to a server by `id` (socket path `socketRoot + appspace + id`) or by `path`, or over
@@ -173,6 +262,15 @@ export interface Api {
  * opened or created.
  *
  * @param runtime the adapter (`runtime` of `ipc-streams/node`, `/bun` or `/deno`)
+ *
+ * @example
+ * ```ts
+ * import { createApi } from "ipc-streams/core";
+ * import { runtime } from "ipc-streams/bun";
+ *
+ * // What `ipc-streams/bun` exports, made by hand: pick an adapter explicitly.
+ * const { serve, connect, reconnect } = createApi(runtime);
+ * ```
  */
 export function createApi(runtime: Runtime): Api {
   const newConnection = <In, Out>(

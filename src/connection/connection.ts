@@ -5,10 +5,32 @@ import type { MessageChannel, SendTiming } from "../transport/channel.ts";
 import type { RemoteAddress, TlsInfo } from "../transport/contract.ts";
 import { SyncGate } from "./sync.ts";
 
-/** The event names a connection can send: the `type`s of `Out` when it is a union of events. */
+/**
+ * The event names a connection can send: the `type`s of `Out` when it is a union of events.
+ *
+ * @example
+ * ```ts
+ * import { connect, type EmitType, type EventOf } from "ipc-streams";
+ *
+ * type Out = EventOf<{ hello: { from: string }; bye: null }>;
+ * const names: EmitType<Out>[] = ["hello", "bye"]; // what `emit` accepts as its first argument
+ * const connection = await connect<unknown, Out>({ id: "world" });
+ * await connection.emit("bye", null);
+ * ```
+ */
 export type EmitType<Out> = Out extends IpcEvent<infer Type, unknown> ? Type : string;
 
-/** The payload type of event `Type` among `Out`'s events (`unknown` for untyped connections). */
+/**
+ * The payload type of event `Type` among `Out`'s events (`unknown` for untyped connections).
+ *
+ * @example
+ * ```ts
+ * import type { EmitData, EventOf } from "ipc-streams";
+ *
+ * type Out = EventOf<{ hello: { from: string }; bye: null }>;
+ * const data: EmitData<Out, "hello"> = { from: "client" }; // what `emit("hello", data)` accepts
+ * ```
+ */
 export type EmitData<Out, Type extends string> =
   Out extends IpcEvent<string, unknown> ? (Out extends IpcEvent<Type, infer Data> ? Data : never) : unknown;
 

@@ -2,10 +2,31 @@ import { event } from "../codec/event.ts";
 import type { UnixAddress } from "../transport/contract.ts";
 import type { Connection } from "./connection.ts";
 
-/** The node-ipc default for `maxConnections`, which we keep. */
+/**
+ * The node-ipc default for `maxConnections`, which we keep.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_CONNECTIONS, serve } from "ipc-streams";
+ *
+ * // Room for ten times node-ipc's default, for a fleet of clients that all reconnect at once.
+ * const server = await serve({ id: "hub", maxConnections: 10 * DEFAULT_MAX_CONNECTIONS });
+ * ```
+ */
 export const DEFAULT_MAX_CONNECTIONS = 100;
 
-/** Where a TCP, TLS or UDP server listens. */
+/**
+ * Where a TCP, TLS or UDP server listens.
+ *
+ * @example
+ * ```ts
+ * import { type NetworkServerAddress, serve } from "ipc-streams";
+ *
+ * const server = await serve({ port: 0 });
+ * const address: NetworkServerAddress | undefined = server.address.transport === "unix" ? undefined : server.address;
+ * console.log(`listening on ${address?.host}:${address?.port}`); // the free port the OS picked
+ * ```
+ */
 export interface NetworkServerAddress {
   /** The transport the server speaks. */
   readonly transport: "tcp" | "tls" | "udp4" | "udp6";
@@ -15,7 +36,18 @@ export interface NetworkServerAddress {
   readonly port: number;
 }
 
-/** Where a server listens: a Unix socket path, or a TCP, TLS or UDP host and port. */
+/**
+ * Where a server listens: a Unix socket path, or a TCP, TLS or UDP host and port.
+ *
+ * @example
+ * ```ts
+ * import { type ServerAddress, serve } from "ipc-streams";
+ *
+ * const server = await serve({ id: "world" });
+ * const where: ServerAddress = server.address;
+ * console.log(where.transport === "unix" ? where.path : `${where.transport}://${where.host}:${where.port}`);
+ * ```
+ */
 export type ServerAddress = UnixAddress | NetworkServerAddress;
 
 /**

@@ -8,15 +8,52 @@ import { IpcError } from "../errors.ts";
 import type { TcpAddress, TlsAddress, TlsSettings, UdpAddress } from "../transport/contract.ts";
 import { MAX_UDP4_PAYLOAD, MAX_UDP6_PAYLOAD } from "../transport/datagram.ts";
 
-/** The host `serve()` and `connect()` use when none is given: loopback, node-ipc's `networkHost`. */
+/**
+ * The host `serve()` and `connect()` use when none is given: loopback, node-ipc's `networkHost`.
+ *
+ * @example
+ * ```ts
+ * import { connect, DEFAULT_HOST } from "ipc-streams";
+ *
+ * const connection = await connect({ port: 8000 }); // reaches DEFAULT_HOST, "127.0.0.1"
+ * console.log(connection.remoteAddress?.host === DEFAULT_HOST); // true
+ * ```
+ */
 export const DEFAULT_HOST = "127.0.0.1";
 
-/** PEM text, as a string or its bytes (the caller reads the files). */
+/**
+ * PEM text, as a string or its bytes (the caller reads the files).
+ *
+ * @example
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { type Pem, serve } from "ipc-streams";
+ *
+ * const cert: Pem = await readFile("server.pem"); // bytes
+ * const key: Pem = await readFile("server-key.pem", "utf8"); // or text
+ * const server = await serve({ port: 8443, tls: { cert, key } });
+ * ```
+ */
 export type Pem = string | Uint8Array;
 
 /**
  * TLS options, on `serve()` and `connect()`. They mean what Node's `tls` options of the same
  * names mean; node-ipc's `config.tls` names are in the README.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { connect, type TlsOptions } from "ipc-streams";
+ *
+ * // Mutual TLS from the client's side: trust our CA, present our own certificate.
+ * const tls: TlsOptions = {
+ *   ca: await readFile("ca.pem"),
+ *   cert: await readFile("client.pem"),
+ *   key: await readFile("client-key.pem"),
+ *   servername: "ipc.example.internal",
+ * };
+ * const connection = await connect({ host: "10.0.0.5", port: 8443, tls });
+ * ```
  */
 export interface TlsOptions {
   /**
@@ -52,7 +89,17 @@ export interface TlsOptions {
   readonly servername?: string;
 }
 
-/** Options that select and tune a TCP (or, with `tls`, TLS) or UDP address. */
+/**
+ * Options that select and tune a TCP (or, with `tls`, TLS) or UDP address.
+ *
+ * @example
+ * ```ts
+ * import { type NetworkOptions, serve } from "ipc-streams";
+ *
+ * const udp: NetworkOptions = { host: "::1", port: 8000, transport: "udp6", maxDatagramSize: 1200 };
+ * const server = await serve(udp);
+ * ```
+ */
 export interface NetworkOptions {
   /**
    * The port. Giving it selects TCP (TLS with `tls`, UDP with `transport`) instead of a Unix

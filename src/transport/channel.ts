@@ -27,7 +27,17 @@ const EMPTY = new Uint8Array(0);
 
 const spareBuffers: Uint8Array[] = [];
 
-/** How long a connection whose peer ended its side stays open with nothing sent (`halfOpenTimeout`), in ms. */
+/**
+ * How long a connection whose peer ended its side stays open with nothing sent (`halfOpenTimeout`), in ms.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_HALF_OPEN_TIMEOUT, serve } from "ipc-streams";
+ *
+ * // Answers that may take up to 10 s after a client ended its side: keep the connection that long.
+ * const server = await serve({ id: "world", halfOpenTimeout: 5 * DEFAULT_HALF_OPEN_TIMEOUT });
+ * ```
+ */
 export const DEFAULT_HALF_OPEN_TIMEOUT = 2000;
 
 /**

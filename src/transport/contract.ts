@@ -8,7 +8,18 @@
  */
 import type { IpcError } from "../errors.ts";
 
-/** A Unix domain socket, by its path. */
+/**
+ * A Unix domain socket, by its path.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type UnixAddress } from "ipc-streams/node";
+ *
+ * const address: UnixAddress = { transport: "unix", path: "/tmp/app.world" };
+ * const socket = await runtime.connect(address); // the adapter's bare socket, below `connect()`
+ * socket.close();
+ * ```
+ */
 export interface UnixAddress {
   /** Tags a Unix socket address. */
   readonly transport: "unix";
@@ -16,7 +27,19 @@ export interface UnixAddress {
   readonly path: string;
 }
 
-/** A TCP endpoint. */
+/**
+ * A TCP endpoint.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type TcpAddress } from "ipc-streams/node";
+ *
+ * const address: TcpAddress = { transport: "tcp", host: "127.0.0.1", port: 0 };
+ * const listener = await runtime.listen(address, (socket) => socket.close());
+ * console.log(listener.port); // the free port the OS picked
+ * await listener.close();
+ * ```
+ */
 export interface TcpAddress {
   /** Tags a TCP address. */
   readonly transport: "tcp";
@@ -26,7 +49,24 @@ export interface TcpAddress {
   readonly port: number;
 }
 
-/** A TCP endpoint with TLS on top. */
+/**
+ * A TCP endpoint with TLS on top.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type TlsAddress } from "ipc-streams/node";
+ *
+ * const address: TlsAddress = {
+ *   transport: "tls",
+ *   host: "localhost",
+ *   port: 8443,
+ *   tls: { cert: undefined, key: undefined, ca: undefined, requestCert: false, rejectUnauthorized: true, servername: undefined },
+ * };
+ * const socket = await runtime.connect(address); // resolves once the handshake verified the server
+ * console.log(socket.tls?.protocol); // "TLSv1.2": our clients stop at TLS 1.2
+ * socket.close();
+ * ```
+ */
 export interface TlsAddress {
   /** Tags a TLS address. */
   readonly transport: "tls";
@@ -41,6 +81,21 @@ export interface TlsAddress {
 /**
  * TLS settings as an adapter receives them: PEM text, defaults filled in. A server has `cert` and
  * `key`; a client sends them only for mutual TLS.
+ *
+ * @example
+ * ```ts
+ * import type { TlsSettings } from "ipc-streams";
+ *
+ * // A client that trusts one CA and presents no certificate of its own.
+ * const settings: TlsSettings = {
+ *   cert: undefined,
+ *   key: undefined,
+ *   ca: ["-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----\n"],
+ *   requestCert: false,
+ *   rejectUnauthorized: true,
+ *   servername: "localhost",
+ * };
+ * ```
  */
 export interface TlsSettings {
   /** Our certificate chain, PEM. */
@@ -63,10 +118,32 @@ export interface TlsSettings {
 /**
  * Where a server listens or a client connects, as a tagged union on `transport`. Adapters handle
  * every variant; the shared code never looks past the tag.
+ *
+ * @example
+ * ```ts
+ * import type { Address } from "ipc-streams";
+ *
+ * function describe(address: Address): string {
+ *   return address.transport === "unix" ? address.path : `${address.transport}://${address.host}:${address.port}`;
+ * }
+ * describe({ transport: "tcp", host: "127.0.0.1", port: 8000 }); // "tcp://127.0.0.1:8000"
+ * ```
  */
 export type Address = UnixAddress | TcpAddress | TlsAddress;
 
-/** A UDP endpoint, IPv4 or IPv6. */
+/**
+ * A UDP endpoint, IPv4 or IPv6.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type UdpAddress } from "ipc-streams/node";
+ *
+ * const address: UdpAddress = { transport: "udp4", host: "127.0.0.1", port: 0 };
+ * const socket = await runtime.bindDatagram(address);
+ * console.log(socket.port); // the free port the OS picked
+ * await socket.close();
+ * ```
+ */
 export interface UdpAddress {
   /** Tags a UDP address, IPv4 or IPv6. */
   readonly transport: "udp4" | "udp6";
@@ -76,7 +153,20 @@ export interface UdpAddress {
   readonly port: number;
 }
 
-/** The far end of a TCP or TLS connection. */
+/**
+ * The far end of a TCP or TLS connection.
+ *
+ * @example
+ * ```ts
+ * import { type RemoteAddress, serve } from "ipc-streams";
+ *
+ * const server = await serve({ port: 8000 });
+ * for await (const connection of server.connections) {
+ *   const peer: RemoteAddress | undefined = connection.remoteAddress; // set on TCP and TLS
+ *   console.log(`${peer?.host}:${peer?.port}`); // "127.0.0.1:53412"
+ * }
+ * ```
+ */
 export interface RemoteAddress {
   /** The peer's IP address (`"127.0.0.1"`, `"::1"`). */
   readonly host: string;
@@ -84,7 +174,21 @@ export interface RemoteAddress {
   readonly port: number;
 }
 
-/** What a TLS connection's handshake established. */
+/**
+ * What a TLS connection's handshake established.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { connect, type TlsInfo } from "ipc-streams";
+ *
+ * const ca = await readFile("ca.pem", "utf8");
+ * const connection = await connect({ host: "localhost", port: 8443, tls: { ca } });
+ * const info: TlsInfo | undefined = connection.tls; // set on TLS only
+ * console.log(info?.authorized, info?.protocol); // true "TLSv1.2"
+ * await connection.close();
+ * ```
+ */
 export interface TlsInfo {
   /** The peer sent a certificate and it verified (always true where unverified peers are refused). */
   readonly authorized: boolean;
@@ -96,7 +200,27 @@ export interface TlsInfo {
   readonly peerCertificate: PeerCertificate | undefined;
 }
 
-/** The facts of a peer certificate that identify it. */
+/**
+ * The facts of a peer certificate that identify it.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from "node:fs/promises";
+ * import { type PeerCertificate, serve } from "ipc-streams";
+ *
+ * const tls = {
+ *   cert: await readFile("server.pem"),
+ *   key: await readFile("server-key.pem"),
+ *   ca: await readFile("ca.pem"), // the CA of the client certificates
+ *   requestCert: true,
+ * };
+ * const server = await serve({ port: 8443, tls });
+ * for await (const connection of server.connections) {
+ *   const client: PeerCertificate | undefined = connection.tls?.peerCertificate;
+ *   console.log(client?.subject.CN, client?.fingerprint256, client?.validTo);
+ * }
+ * ```
+ */
 export interface PeerCertificate {
   /** The subject's fields, such as `{ CN: "localhost" }`. */
   readonly subject: Readonly<Record<string, string>>;
@@ -106,7 +230,23 @@ export interface PeerCertificate {
   readonly validTo: string;
 }
 
-/** What a {@link TransportSocket} reports to the channel that owns it. */
+/**
+ * What a {@link TransportSocket} reports to the channel that owns it.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type SocketEvents } from "ipc-streams/node";
+ *
+ * const socket = await runtime.connect({ transport: "unix", path: "/tmp/app.world" });
+ * const events: SocketEvents = {
+ *   onData: (chunk) => console.log(`${chunk.byteLength} bytes`),
+ *   onEnd: () => socket.close(), // the peer ended its side: end ours too
+ *   onClose: (error) => console.log("closed", error?.code ?? "cleanly"),
+ * };
+ * socket.open(events);
+ * socket.resume();
+ * ```
+ */
 export interface SocketEvents {
   /** Bytes received, in order: a fresh chunk the receiver owns (the adapter never reuses it). */
   onData(chunk: Uint8Array<ArrayBuffer>): void;
@@ -122,6 +262,17 @@ export interface SocketEvents {
 /**
  * One connected byte-stream socket, as small as a runtime can make it: the shared channel
  * (`src/transport/channel.ts`) builds everything else on these calls.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type TransportSocket } from "ipc-streams/node";
+ *
+ * const socket: TransportSocket = await runtime.connect({ transport: "tcp", host: "127.0.0.1", port: 8000 });
+ * socket.open({ onData: () => {}, onEnd: () => {}, onClose: () => {} });
+ * await socket.write('{"type":"hello","data":{}}\f'); // undefined when the OS took it at once
+ * await socket.shutdown(); // end of stream after what was written
+ * socket.close();
+ * ```
  */
 export interface TransportSocket {
   /** The peer's address, on TCP and TLS. */
@@ -149,7 +300,21 @@ export interface TransportSocket {
   close(): void;
 }
 
-/** What a {@link DatagramSocket} reports. */
+/**
+ * What a {@link DatagramSocket} reports.
+ *
+ * @example
+ * ```ts
+ * import { type DatagramEvents, runtime } from "ipc-streams/node";
+ *
+ * const socket = await runtime.bindDatagram({ transport: "udp4", host: "127.0.0.1", port: 8000 });
+ * const events: DatagramEvents = {
+ *   onDatagram: (datagram, from) => console.log(`${datagram.byteLength} bytes from ${from.host}:${from.port}`),
+ *   onError: (error) => console.log(error.code),
+ * };
+ * socket.open(events);
+ * ```
+ */
 export interface DatagramEvents {
   /** One datagram arrived: a fresh buffer the receiver owns, and who sent it. */
   onDatagram(datagram: Uint8Array<ArrayBuffer>, from: RemoteAddress): void;
@@ -160,7 +325,19 @@ export interface DatagramEvents {
   onError(error: IpcError): void;
 }
 
-/** A bound UDP socket: the shared code (`src/transport/datagram.ts`) tells its peers apart. */
+/**
+ * A bound UDP socket: the shared code (`src/transport/datagram.ts`) tells its peers apart.
+ *
+ * @example
+ * ```ts
+ * import { type DatagramSocket, runtime } from "ipc-streams/node";
+ *
+ * const socket: DatagramSocket = await runtime.bindDatagram({ transport: "udp4", host: "127.0.0.1", port: 0 });
+ * socket.open({ onDatagram: () => {}, onError: () => {} });
+ * await socket.send(new TextEncoder().encode('{"type":"hello","data":{}}\f'), { host: "127.0.0.1", port: 8000 });
+ * await socket.close();
+ * ```
+ */
 export interface DatagramSocket {
   /** The local port it is bound to (the real one when `0` was asked). */
   readonly port: number;
@@ -178,7 +355,19 @@ export interface DatagramSocket {
   close(): Promise<void>;
 }
 
-/** A bound, listening socket. */
+/**
+ * A bound, listening socket.
+ *
+ * @example
+ * ```ts
+ * import { type Listener, runtime } from "ipc-streams/node";
+ *
+ * const listener: Listener = await runtime.listen({ transport: "unix", path: "/tmp/app.world" }, (socket) => {
+ *   socket.close(); // every accepted socket, closed at once
+ * });
+ * await listener.close();
+ * ```
+ */
 export interface Listener {
   /** The port it listens on, for TCP and TLS (the real one when `0` was asked). */
   readonly port?: number;
@@ -186,7 +375,17 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** What `lstat` says about a path, as far as the Unix socket-file policy needs it. */
+/**
+ * What `lstat` says about a path, as far as the Unix socket-file policy needs it.
+ *
+ * @example
+ * ```ts
+ * import { type PathInfo, runtime } from "ipc-streams/node";
+ *
+ * const info: PathInfo | undefined = await runtime.files.pathInfo("/tmp/app.world");
+ * if (info?.kind === "socket") console.log(`owned by uid ${info.uid}, mode ${info.mode.toString(8)}`);
+ * ```
+ */
 export interface PathInfo {
   /** What the path is (a symlink is not followed). */
   readonly kind: "socket" | "directory" | "symlink" | "other";
@@ -200,7 +399,18 @@ export interface PathInfo {
   readonly inode: number;
 }
 
-/** The file-system calls of the Unix socket-file policy (`src/unix/socket-file.ts`). */
+/**
+ * The file-system calls of the Unix socket-file policy (`src/unix/socket-file.ts`).
+ *
+ * @example
+ * ```ts
+ * import { type FileSystem, runtime } from "ipc-streams/node";
+ *
+ * const files: FileSystem = runtime.files;
+ * await files.makeDirectory("/tmp/my-app-sockets", 0o700);
+ * console.log((await files.pathInfo("/tmp/my-app-sockets"))?.kind); // "directory"
+ * ```
+ */
 export interface FileSystem {
   /** `lstat`, or `undefined` when nothing is at `path`. */
   pathInfo(path: string): Promise<PathInfo | undefined>;
@@ -216,7 +426,17 @@ export interface FileSystem {
   rename(from: string, to: string): Promise<void>;
 }
 
-/** Facts from the environment that node-ipc 14's default socket root depends on. */
+/**
+ * Facts from the environment that node-ipc 14's default socket root depends on.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type SocketRootEnvironment, secureSocketRoot } from "ipc-streams/node";
+ *
+ * const environment: SocketRootEnvironment = runtime.socketRootEnvironment();
+ * console.log(secureSocketRoot(environment)); // "/run/user/1000/node-ipc/" when $XDG_RUNTIME_DIR is set
+ * ```
+ */
 export interface SocketRootEnvironment {
   /** `$XDG_RUNTIME_DIR`, when set. */
   readonly xdgRuntimeDir: string | undefined;
@@ -226,7 +446,27 @@ export interface SocketRootEnvironment {
   readonly uid: number;
 }
 
-/** Everything a runtime adapter provides. */
+/**
+ * Everything a runtime adapter provides.
+ *
+ * @example
+ * ```ts
+ * import { createApi, type Runtime } from "ipc-streams";
+ * import { runtime } from "ipc-streams/node";
+ *
+ * // An adapter that logs every connection attempt, and the API made from it.
+ * const logging: Runtime = {
+ *   ...runtime,
+ *   connect(address, signal) {
+ *     console.log("connecting to", address);
+ *     return runtime.connect(address, signal);
+ *   },
+ * };
+ * const { connect } = createApi(logging);
+ * const connection = await connect({ id: "world" });
+ * await connection.close();
+ * ```
+ */
 export interface Runtime {
   /** `"node"`, `"bun"` or `"deno"`. */
   readonly name: string;

@@ -11,9 +11,28 @@ import { IpcError } from "../errors.ts";
 import type { MessageChannel, SendTiming } from "./channel.ts";
 import type { DatagramSocket, RemoteAddress } from "./contract.ts";
 
-/** The largest UDP payload over IPv4: 65,535 bytes less the IPv4 and UDP headers. */
+/**
+ * The largest UDP payload over IPv4: 65,535 bytes less the IPv4 and UDP headers.
+ *
+ * @example
+ * ```ts
+ * import { MAX_UDP4_PAYLOAD, serve } from "ipc-streams";
+ *
+ * // The default made explicit: a frame and its delimiter fit in one datagram of at most this size.
+ * const server = await serve({ port: 8000, transport: "udp4", maxDatagramSize: MAX_UDP4_PAYLOAD });
+ * ```
+ */
 export const MAX_UDP4_PAYLOAD = 65_507;
-/** The largest UDP payload over IPv6 without jumbograms: 65,535 bytes less the UDP header. */
+/**
+ * The largest UDP payload over IPv6 without jumbograms: 65,535 bytes less the UDP header.
+ *
+ * @example
+ * ```ts
+ * import { connect, MAX_UDP6_PAYLOAD } from "ipc-streams";
+ *
+ * const connection = await connect({ port: 8000, transport: "udp6", maxDatagramSize: MAX_UDP6_PAYLOAD });
+ * ```
+ */
 export const MAX_UDP6_PAYLOAD = 65_527;
 /**
  * Received bytes a peer may have waiting unread; its datagrams past it are dropped, as the OS

@@ -1,7 +1,16 @@
 import { IpcError } from "../errors.ts";
 import type { SocketRootEnvironment } from "../transport/contract.ts";
 
-/** node-ipc's default `appspace`, the prefix put before the id. */
+/**
+ * node-ipc's default `appspace`, the prefix put before the id.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_APPSPACE, socketPath } from "ipc-streams";
+ *
+ * socketPath({ id: "world", appspace: DEFAULT_APPSPACE }, "/tmp/"); // "/tmp/app.world"
+ * ```
+ */
 export const DEFAULT_APPSPACE = "app.";
 
 /**
@@ -17,7 +26,17 @@ export const DEFAULT_APPSPACE = "app.";
  */
 export const LEGACY_SOCKET_ROOT = "/tmp/";
 
-/** The options that decide a socket path. */
+/**
+ * The options that decide a socket path.
+ *
+ * @example
+ * ```ts
+ * import { type SocketPathOptions, serve } from "ipc-streams";
+ *
+ * const where: SocketPathOptions = { id: "world", appspace: "my-app.", socketRoot: "/run/my-app/" };
+ * const server = await serve(where); // listens on /run/my-app/my-app.world
+ * ```
+ */
 export interface SocketPathOptions {
   /**
    * The id of the server: the last part of the path. Required unless `path` is given.

@@ -1,7 +1,9 @@
 /**
- * ipc-streams for Deno: `serve()` and `connect()` over `Deno.listen`/`Deno.connect`, plus the whole
+ * ipc-streams for Deno: `serve()`, `connect()` and `reconnect()` over `Deno.listen`/`Deno.connect`
+ * for Unix sockets and TCP, `node:tls` for TLS and `node:dgram` for UDP, plus the whole
  * runtime-free API. Unix sockets need `--allow-read --allow-write --allow-net`; the default socket
- * root (neither `socketRoot` nor `path` given) also `--allow-env` and `--allow-sys=uid`.
+ * root (neither `socketRoot` nor `path` given) also `--allow-env` and `--allow-sys=uid`; TCP, TLS
+ * and UDP need `--allow-net`.
  *
  * @module
  */
@@ -13,11 +15,49 @@ export { denoRuntime as runtime };
 
 const api = createApi(denoRuntime);
 
-/** {@inheritDoc Api.connect} */
+/**
+ * Connects to a server by `id` or `path` (a Unix socket), or by `port` and `host` (TCP, TLS with
+ * `tls`, UDP with `transport`); resolves with the {@link Connection}. See {@link Api.connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "ipc-streams/deno";
+ *
+ * const connection = await connect({ id: "world" });
+ * await connection.emit("hello", { from: "client" });
+ * await connection.close();
+ * ```
+ */
 export const connect: ConnectFunction = api.connect;
 
-/** {@inheritDoc Api.serve} */
+/**
+ * Serves on a Unix socket named by `id` or `path`, or on a `port` (TCP, TLS with `tls`, UDP with
+ * `transport`); resolves with the {@link Server}. See {@link Api.serve}.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "ipc-streams/deno";
+ *
+ * const server = await serve({ id: "world" });
+ * for await (const connection of server.connections) {
+ *   connection.readable.pipeTo(connection.writable).catch(() => connection.destroy()); // echo
+ * }
+ * ```
+ */
 export const serve: ServeFunction = api.serve;
 
-/** {@inheritDoc Api.reconnect} */
+/**
+ * Connections to one server, one after the other: each read closes the previous connection and
+ * connects again, retrying while the server is away. See {@link Api.reconnect}.
+ *
+ * @example
+ * ```ts
+ * import { reconnect } from "ipc-streams/deno";
+ *
+ * for await (const connection of reconnect({ id: "world", retry: 1000 })) {
+ *   await connection.emit("hello", { from: "client" });
+ *   for await (const message of connection.readable) console.log(message);
+ * }
+ * ```
+ */
 export const reconnect: ReconnectFunction = api.reconnect;

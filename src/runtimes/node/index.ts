@@ -1,6 +1,6 @@
 /**
- * ipc-streams for Node.js: `serve()` and `connect()` over `node:net` Unix sockets, plus the whole
- * runtime-free API.
+ * ipc-streams for Node.js: `serve()`, `connect()` and `reconnect()` over Unix sockets and TCP
+ * (`node:net`), TLS (`node:tls`) and UDP (`node:dgram`), plus the whole runtime-free API.
  *
  * @module
  */
@@ -12,11 +12,49 @@ export { nodeRuntime as runtime };
 
 const api = createApi(nodeRuntime);
 
-/** {@inheritDoc Api.connect} */
+/**
+ * Connects to a server by `id` or `path` (a Unix socket), or by `port` and `host` (TCP, TLS with
+ * `tls`, UDP with `transport`); resolves with the {@link Connection}. See {@link Api.connect}.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "ipc-streams/node";
+ *
+ * const connection = await connect({ id: "world" });
+ * await connection.emit("hello", { from: "client" });
+ * await connection.close();
+ * ```
+ */
 export const connect: ConnectFunction = api.connect;
 
-/** {@inheritDoc Api.serve} */
+/**
+ * Serves on a Unix socket named by `id` or `path`, or on a `port` (TCP, TLS with `tls`, UDP with
+ * `transport`); resolves with the {@link Server}. See {@link Api.serve}.
+ *
+ * @example
+ * ```ts
+ * import { serve } from "ipc-streams/node";
+ *
+ * const server = await serve({ id: "world" });
+ * for await (const connection of server.connections) {
+ *   connection.readable.pipeTo(connection.writable).catch(() => connection.destroy()); // echo
+ * }
+ * ```
+ */
 export const serve: ServeFunction = api.serve;
 
-/** {@inheritDoc Api.reconnect} */
+/**
+ * Connections to one server, one after the other: each read closes the previous connection and
+ * connects again, retrying while the server is away. See {@link Api.reconnect}.
+ *
+ * @example
+ * ```ts
+ * import { reconnect } from "ipc-streams/node";
+ *
+ * for await (const connection of reconnect({ id: "world", retry: 1000 })) {
+ *   await connection.emit("hello", { from: "client" });
+ *   for await (const message of connection.readable) console.log(message);
+ * }
+ * ```
+ */
 export const reconnect: ReconnectFunction = api.reconnect;
