@@ -197,14 +197,19 @@ export const LANES = [
   { client: "oracle", server: "oracle", note: "ceiling" },
 ].map((lane) => ({ ...lane, id: `${lane.client}>${lane.server}` }));
 
-/** The informational targets: same-runtime ipc-streams lanes against the baseline. */
+/**
+ * The targets of issue 17: same-runtime ipc-streams lanes against the baseline in the same run and
+ * over the same transport, as the median of per-round ratios. `ratios` per mode: the rate ratio at
+ * least this; CPU time per message (server + client) at most `CPU_TARGET` × node-ipc 14's.
+ */
 export const TARGETS = [
-  { lane: "ips-node20>ips-node20", ratio: 1.5 },
-  { lane: "ips-node22>ips-node22", ratio: 1.5 },
-  { lane: "ips-deno>ips-deno", ratio: 2 },
-  { lane: "ips-bun>ips-bun", ratio: 3 },
+  { lane: "ips-node20>ips-node20", ratios: { "round-trips": 1.5, "one-way": 2 } },
+  { lane: "ips-node22>ips-node22", ratios: { "round-trips": 1.5, "one-way": 2 } },
+  { lane: "ips-deno>ips-deno", ratios: { "round-trips": 2, "one-way": 3 } },
+  { lane: "ips-bun>ips-bun", ratios: { "round-trips": 3, "one-way": 5 } },
 ];
 export const TARGET_MODES = ["round-trips", "one-way"];
+export const CPU_TARGET = 0.6;
 
 export const MODES = ["round-trips", "one-way", "latency"];
 
