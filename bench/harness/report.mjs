@@ -219,24 +219,29 @@ const SUMMARY_METRICS = [
 ];
 const SUMMARY_RUNTIMES = ["ips-node20", "ips-node22", "ips-deno", "ips-bun"];
 
+const targetText = (verdict) =>
+  verdict.metric === "scale-refused" ? `${verdict.target}` : `${verdict.higher ? "≥" : "≤"} ${verdict.target}×`;
+
 /** One cell of the short table: the figure, its spread over rounds, the target and the verdict. */
-function verdictCell(verdict) {
+function verdictCell(verdict, showTarget) {
   if (verdict === undefined) return "–";
   const judged = verdict.status.startsWith("n/a") ? verdict.status : `**${verdict.status}**`;
-  if (verdict.metric === "scale-refused") return `${verdict.value ?? "–"}: ${judged}`;
+  if (verdict.metric === "scale-refused") return `${judged}: ${verdict.value ?? "–"}`;
   const absolute =
     verdict.absolute === undefined
       ? ""
       : verdict.metric === "scale-p99"
         ? `${(verdict.absolute / 1000).toFixed(1)} ms = `
         : `${verdict.absolute.toFixed(1)} KiB = `;
-  return `${absolute}${ratio(verdict.value)}${spreadText(verdict.spread)} (${verdict.higher ? "≥" : "≤"} ${verdict.target}×): ${judged}`;
+  const target = showTarget ? `, target ${targetText(verdict)}` : "";
+  return `${judged}: ${absolute}${ratio(verdict.value)}${spreadText(verdict.spread)}${target}`;
 }
 
 /**
- * The short table of a run, one per transport: per ipc-streams runtime, every target's figure and
- * verdict; a first row gives node-ipc 14's own figures, which the ratios are taken against.
- * `results[transport]` is `{ summary, verdicts, scale? }` (scale: `{ summary, verdicts }`).
+ * The short table of a run, one per transport: a row per target, node-ipc 14's own figure (which
+ * the ratios are taken against), then per ipc-streams runtime the figure, its spread over rounds,
+ * the target and the verdict. `results[transport]` is `{ summary, verdicts, scale? }` (scale:
+ * `{ summary, verdicts }`).
  */
 export function summaryTable({ transports, results, peers }) {
   const out = [];
@@ -245,10 +250,8 @@ export function summaryTable({ transports, results, peers }) {
     const all = [...verdicts, ...(scale?.verdicts ?? [])];
     const metrics = SUMMARY_METRICS.filter((metric) => all.some((verdict) => verdict.metric === metric));
     if (metrics.length === 0) continue;
+    const runtimes = SUMMARY_RUNTIMES.filter((runtime) => all.some((verdict) => verdict.runtime === runtime));
     const titles = Object.fromEntries(all.map((verdict) => [verdict.metric, verdict.title]));
-    if (transports.length > 1 || transport !== "unix") out.push(`**Over ${TRANSPORT_TITLES[transport]}**`, "");
-    out.push(`| ipc-streams on | ${metrics.map((metric) => titles[metric]).join(" | ")} |`);
-    out.push(`|---|${metrics.map(() => "---").join("|")}|`);
     const base = summary[BASELINE];
     const scaleBase = scale?.summary.nipc14;
     const cpu = (cell) =>
@@ -265,14 +268,18 @@ export function summaryTable({ transports, results, peers }) {
       "scale-memory": scaleBase?.perConnection === undefined ? "–" : `${scaleBase.perConnection.toFixed(1)} KiB`,
       "scale-refused": scaleBase?.refused ?? "–",
     };
-    out.push(`| *node-ipc 14 (Node 22), the baseline* | ${metrics.map((metric) => baseline[metric]).join(" | ")} |`);
-    for (const runtime of SUMMARY_RUNTIMES) {
-      const mine = all.filter((verdict) => verdict.runtime === runtime);
-      if (mine.length === 0) continue;
-      const cells = metrics.map((metric) => verdictCell(mine.find((verdict) => verdict.metric === metric)));
-      out.push(
-        `| ${peers.get(runtime).label.replace("ipc-streams ", "").replace(/[()]/g, "")} | ${cells.join(" | ")} |`,
+    if (transports.length > 1 || transport !== "unix") out.push(`**Over ${TRANSPORT_TITLES[transport]}**`, "");
+    const names = runtimes.map((runtime) => peers.get(runtime).label.replace("ipc-streams ", "").replace(/[()]/g, ""));
+    out.push(`| target | node-ipc 14 | ${names.join(" | ")} |`, `|---|---:|${runtimes.map(() => "---").join("|")}|`);
+    for (const metric of metrics) {
+      const row = runtimes.map((runtime) =>
+        all.find((verdict) => verdict.runtime === runtime && verdict.metric === metric),
       );
+      // One target for every runtime goes in the row's title, else in each cell.
+      const targets = new Set(row.filter(Boolean).map(targetText));
+      const title = targets.size === 1 ? `${titles[metric]} (target ${[...targets][0]})` : titles[metric];
+      const cells = row.map((verdict) => verdictCell(verdict, targets.size > 1));
+      out.push(`| ${title} | ${baseline[metric]} | ${cells.join(" | ")} |`);
     }
     out.push("");
   }

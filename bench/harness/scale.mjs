@@ -228,7 +228,7 @@ export function evaluateScale(summary) {
       {
         runtime: id,
         metric: "scale-memory",
-        title: "memory per idle connection",
+        title: "scale: memory per idle connection",
         what: "≤ node-ipc 14's",
         value: memoryRatio,
         absolute: cell.perConnection,
@@ -239,7 +239,7 @@ export function evaluateScale(summary) {
       {
         runtime: id,
         metric: "scale-refused",
-        title: "refused connects in the burst",
+        title: "scale: refused connects (burst of 1,000)",
         what: "0 in every round",
         value: cell.refused,
         target: SCALE_TARGETS.refused,
