@@ -112,7 +112,7 @@ export function describePeers(root, { build, oracle }) {
     ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
     ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
     // The same, with V8's young generation capped at 2 MiB per semi-space: the user-level knob for a
-    // server whose memory matters more than its peak rate (see BENCHMARKS.md on peak RSS).
+    // server whose memory matters more than its peak rate.
     ipcStreams(
       "ips-node22-semi2",
       "node",
