@@ -3,7 +3,8 @@
 // bench/peers/ipc-streams.mjs; node-ipc 14 on Node 22 as the baseline) starts with the same
 // maxConnections and reports its connection count after a full GC, as in the idle lane. Then:
 //   1. DRIVERS Node processes (bench/peers/scale-client.mjs) open CONNECTIONS connections between
-//      them, all at once; failed connects are counted, not retried.
+//      them, all at once; failed connects are counted, then opened again one at a time, so that
+//      every server carries the same connections in steps 2 and 3.
 //   2. Once the server reports them and has settled, the server's VmRSS after the burst minus its
 //      VmRSS before it, divided by the connections it reports, is its memory per idle connection.
 //   3. The server stops its GC reports; every connection does TRIPS round trips, one after another,
@@ -292,6 +293,7 @@ export function scaleTable({ summary, runs, peers, transport }) {
 
 export const SCALE_METHOD =
   `${CONNECTIONS} connections opened in one burst by ${DRIVERS} Node driver processes (bench/peers/scale-client.mjs), ` +
-  `each sending one small event and idling; server maxConnections ${MAX_CONNECTIONS}; memory per idle connection = ` +
+  "each sending one small event and idling; refused connects counted, then opened again one at a time; " +
+  `server maxConnections ${MAX_CONNECTIONS}; memory per idle connection = ` +
   `(VmRSS after − VmRSS before the burst) / connections, each read after full GCs; then ${TRIPS} round trips per connection, ` +
   "one after another, all connections at once; rate = round trips / (last driver's end − first driver's start).";

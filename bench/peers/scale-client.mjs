@@ -1,8 +1,11 @@
 // One of the drivers of the scale benchmark (`--scale`): plain node:net, no ipc library, so that the
 // driver costs little per message. Opens `--count` connections to `--path` (a Unix socket) or to
-// `--host`/`--port` (TCP) all at once, as a burst; a connect that fails is counted, not retried.
-// Each connection sends one small node-ipc event (counted by the server, no reply) and idles. When
-// every connect has settled it prints {"opened":n,"refused":m,"errors":{code:count},"connectMs":t}.
+// `--host`/`--port` (TCP) all at once, as a burst; a connect that fails is counted. Then it opens
+// the refused ones again, one at a time (up to 50 tries each, 20 ms apart), so that every server
+// is measured with the same number of connections. Each connection sends one small node-ipc event
+// (counted by the server, no reply) and idles. When every connect has settled it prints
+// {"opened":n,"refused":m,"errors":{code:count},"connectMs":t}: `refused` and `errors` are the
+// burst's, `opened` the connections open at the end.
 //
 // On SIGUSR2 every open connection does `--trips` round trips, one after another (one echo in
 // flight per connection, all connections at once), checking each echo. Then it prints
@@ -12,6 +15,7 @@
 //
 //   node scale-client.mjs --path <socket> | --host <ip> --port <n>   [--count 250 --trips 20]
 import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PAYLOAD, parseArgs, writeLine } from "./workload.mjs";
 
 const options = parseArgs(process.argv.slice(2));
@@ -28,7 +32,8 @@ const connections = [];
 const errors = {};
 let refused = 0;
 
-function open() {
+/** Opens one connection; resolves with whether it connected, counting a failure if `count`. */
+function open(count = true) {
   return new Promise((resolve) => {
     const socket = connect(target);
     socket.once("connect", () => {
@@ -42,12 +47,14 @@ function open() {
       socket.on("data", (text) => receive(state, text));
       socket.write('{"type":"one","data":{}}\f');
       connections.push(state);
-      resolve();
+      resolve(true);
     });
     socket.once("error", (error) => {
-      refused++;
-      errors[error.code] = (errors[error.code] ?? 0) + 1;
-      resolve();
+      if (count) {
+        refused++;
+        errors[error.code] = (errors[error.code] ?? 0) + 1;
+      }
+      resolve(false);
     });
   });
 }
@@ -106,6 +113,9 @@ process.on("SIGUSR2", () => {
 });
 
 const started = performance.now();
-await Promise.all(Array.from({ length: count }, open));
+await Promise.all(Array.from({ length: count }, () => open()));
+for (let missing = count - connections.length; missing > 0; missing--) {
+  for (let tries = 0; tries < 50 && !(await open(false)); tries++) await sleep(20);
+}
 await writeLine({ opened: connections.length, refused, errors, connectMs: performance.now() - started });
 // Idle: the open sockets keep the process alive until the harness stops it.
