@@ -14,8 +14,8 @@
 //            docs/benchmarks.md and benchmarks.svg) --markdown (print the Markdown only) --json FILE
 //            --build DIR (run the ipc-streams peers from DIR, a dist/-like tree, for A/B experiments)
 //            --scale (the scale lane only: 1,000 connections from 4 driver processes to one server,
-//            memory per idle connection, refused connects, aggregate round trips and p99; Unix
-//            sockets and TCP) --no-scale (a full run without the scale lane)
+//            memory per idle connection, refused connects, aggregate round trips and p99, over
+//            each --transport) --no-scale (a full run without the scale lane)
 //            --profile (instead of a benchmark: CPU profiles of ipc-streams on Node 22 and Bun and of
 //            node-ipc 14, and system calls per message; with --write the profile blocks)
 //            --ab DIR (instead: the ipc-streams lanes from build A = DIR and build B = the build, in

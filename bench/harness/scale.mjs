@@ -22,7 +22,7 @@ import { clientEndpoint, serverEndpoint, TRANSPORT_TITLES } from "./transport.mj
 
 export const SCALE_SERVERS = ["nipc14", "ips-node20", "ips-node22", "ips-deno", "ips-bun"];
 export const SCALE_BASELINE = "nipc14";
-export const SCALE_TRANSPORTS = ["unix", "tcp"];
+export const SCALE_TRANSPORTS = ["unix", "tcp", "tls"];
 const CONNECTIONS = 1000;
 const DRIVERS = 4;
 const TRIPS = 20;
@@ -59,7 +59,13 @@ async function measure(peer, { root, transport, tls }) {
     const at =
       endpoint.transport === "unix"
         ? ["--path", endpoint.path]
-        : ["--host", endpoint.host, "--port", String(endpoint.port)];
+        : [
+            "--host",
+            endpoint.host,
+            "--port",
+            String(endpoint.port),
+            ...(endpoint.transport === "tls" ? ["--ca", tls.ca] : []),
+          ];
     const script = join(root, "bench", "peers", "scale-client.mjs");
     for (let i = 0; i < DRIVERS; i++) {
       const share = Math.floor(CONNECTIONS / DRIVERS) + (i < CONNECTIONS % DRIVERS ? 1 : 0);

@@ -1,6 +1,7 @@
 // One of the drivers of the scale benchmark (`--scale`): plain node:net, no ipc library, so that the
 // driver costs little per message. Opens `--count` connections to `--path` (a Unix socket) or to
-// `--host`/`--port` (TCP) all at once, as a burst; a connect that fails is counted. Then it opens
+// `--host`/`--port` (TCP; TLS with `--ca`, the PEM file that verifies the server) all at once, as a
+// burst; a connect that fails is counted. Then it opens
 // the refused ones again, one at a time (up to 50 tries each, 20 ms apart), so that every server
 // is measured with the same number of connections. Each connection sends one small node-ipc event
 // (counted by the server, no reply) and idles. When every connect has settled it prints
@@ -13,15 +14,21 @@
 // epoch, from the high-resolution clock, so the harness can put several drivers on one time line)
 // and holds the connections until SIGTERM.
 //
-//   node scale-client.mjs --path <socket> | --host <ip> --port <n>   [--count 250 --trips 20]
-import { connect } from "node:net";
+//   node scale-client.mjs --path <socket> | --host <ip> --port <n> [--ca <pem>]   [--count 250 --trips 20]
+import { readFileSync } from "node:fs";
+import { connect as connectNet } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { connect as connectTls } from "node:tls";
 import { PAYLOAD, parseArgs, writeLine } from "./workload.mjs";
 
 const options = parseArgs(process.argv.slice(2));
 const count = Number(options.count ?? 250);
 const trips = Number(options.trips ?? 20);
 const target = options.path ? { path: options.path } : { host: options.host, port: Number(options.port) };
+const ca = typeof options.ca === "string" ? readFileSync(options.ca, "utf8") : undefined;
+/** A socket, and the event that says it is ready for the first write. */
+const connect = () =>
+  ca === undefined ? [connectNet(target), "connect"] : [connectTls({ ...target, ca }), "secureConnect"];
 const DELIMITER = "\f";
 
 const now = () => performance.timeOrigin + performance.now();
@@ -35,8 +42,8 @@ let refused = 0;
 /** Opens one connection; resolves with whether it connected, counting a failure if `count`. */
 function open(count = true) {
   return new Promise((resolve) => {
-    const socket = connect(target);
-    socket.once("connect", () => {
+    const [socket, ready] = connect();
+    socket.once(ready, () => {
       socket.removeAllListeners("error");
       socket.setNoDelay?.(true);
       const state = { socket, pending: "", seq: 0, sentAt: 0, done: undefined };
