@@ -432,7 +432,7 @@ if (options.write) {
       summary,
       "![Ratios to node-ipc 14 and the targets](benchmarks.svg)",
       "",
-      "Every lane, mode and figure of this run: [docs/benchmarks.md](docs/benchmarks.md#tables-of-the-latest-full-run).",
+      "Every lane, mode and figure of this run: [docs/benchmarks.md](docs/benchmarks.md#tables-of-the-latest-run).",
     ].join("\n");
     writeSection(SUMMARY_FILE, short, "summary");
     writeSection(DETAIL_FILE, markdown, "sockets");
