@@ -318,7 +318,7 @@ const scaleRuns = scaleTransports.length
 const results = {};
 for (const transport of transports) {
   const summary = summarize(lanes, Object.fromEntries(lanes.map((lane) => [lane.id, runs[transport][lane.id] ?? {}])));
-  results[transport] = { summary, verdicts: evaluateTargets(lanes, summary, missing[transport]) };
+  results[transport] = { summary, verdicts: evaluateTargets(lanes, summary, missing[transport], options.modes) };
   if (scaleRuns[transport]) {
     const scaleSummary = summarizeScale(scaleRuns[transport]);
     results[transport].scale = { summary: scaleSummary, verdicts: evaluateScale(scaleSummary) };
