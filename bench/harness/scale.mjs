@@ -70,7 +70,7 @@ async function measure(peer, { root, transport, tls }) {
     for (let i = 0; i < DRIVERS; i++) {
       const share = Math.floor(CONNECTIONS / DRIVERS) + (i < CONNECTIONS % DRIVERS ? 1 : 0);
       const args = [script, ...at, "--count", String(share), "--trips", String(TRIPS)];
-      drivers.push(start({ file: systemNode(), args }, root, env));
+      drivers.push(start(withFileLimit({ file: systemNode() ?? process.execPath, args }), root, env));
     }
     const connects = await Promise.all(
       drivers.map((driver) => waitFor(driver, (message) => message.opened !== undefined, 60_000, "the connects")),
