@@ -179,6 +179,7 @@ export function summarizeScale(runs) {
         run && !run.error && base[round] && !base[round].error ? run[key] / base[round][key] : undefined,
       );
     const rateRatios = perRound("rate").filter((value) => value !== undefined);
+    const p99Ratios = perRound("p99Us").filter((value) => value !== undefined);
     summary[id] = {
       runs: rounds.length,
       ok: ok.length,
@@ -190,7 +191,9 @@ export function summarizeScale(runs) {
       ratioMax: rateRatios.length ? Math.max(...rateRatios) : undefined,
       p50Us: median(ok.map((run) => run.p50Us)),
       p99Us: median(ok.map((run) => run.p99Us)),
-      p99Ratio: median(perRound("p99Us")),
+      p99Ratio: median(p99Ratios),
+      p99RatioMin: p99Ratios.length ? Math.min(...p99Ratios) : undefined,
+      p99RatioMax: p99Ratios.length ? Math.max(...p99Ratios) : undefined,
       serverCpuUs: median(ok.map((run) => run.serverCpuUs)),
       refused: ok.length ? Math.max(...ok.map((run) => run.refused)) : undefined,
       failed: ok.length ? Math.max(...ok.map((run) => run.failed)) : undefined,
@@ -227,6 +230,7 @@ export function evaluateScale(summary) {
         title: "scale: p99 latency",
         what: "≤ node-ipc 14's",
         value: cell.p99Ratio,
+        spread: [cell.p99RatioMin, cell.p99RatioMax],
         absolute: cell.p99Us,
         target: SCALE_TARGETS.p99,
         higher: false,
@@ -264,15 +268,15 @@ export function scaleTable({ summary, runs, peers, transport }) {
   const out = [
     `### Scale over ${TRANSPORT_TITLES[transport]}: ${CONNECTIONS.toLocaleString("en-US")} connections from ${DRIVERS} driver processes, then ${TRIPS} round trips each, all at once`,
     "",
-    "| server | KiB per idle connection | aggregate round trips/s | × node-ipc 14 (min–max) | p50 | p99 | server CPU/round trip | accepted (fewest) / refused per round | connections failed in the round trips (most) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| server | KiB per idle connection | aggregate round trips/s | × node-ipc 14 (min–max) | p50 | p99 | p99 × node-ipc 14 | server CPU/round trip | accepted (fewest) / refused per round | connections failed in the round trips (most) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [id, cell] of Object.entries(summary)) {
     const failures = cell.errors.length
       ? ` (${cell.errors.length}/${cell.runs} rounds failed: ${cell.errors[0].replaceAll("|", "\\|").slice(0, 120)})`
       : "";
     if (cell.ok === 0) {
-      out.push(`| ${peers.get(id).label}${failures} |${" – |".repeat(8)}`);
+      out.push(`| ${peers.get(id).label}${failures} |${" – |".repeat(9)}`);
       continue;
     }
     const spread =
@@ -289,7 +293,7 @@ export function scaleTable({ summary, runs, peers, transport }) {
     out.push(
       `| ${peers.get(id).label}${failures} | ${cell.perConnection?.toFixed(1) ?? "–"} | ` +
         `${Math.round(cell.rate).toLocaleString("en-US")} | ${cell.ratio?.toFixed(2) ?? "–"}×${spread} | ` +
-        `${ms(cell.p50Us)} | ${ms(cell.p99Us)} | ${cell.serverCpuUs === undefined ? "–" : `${cell.serverCpuUs.toFixed(1)} µs`} | ` +
+        `${ms(cell.p50Us)} | ${ms(cell.p99Us)} | ${cell.p99Ratio?.toFixed(2) ?? "–"}× | ${cell.serverCpuUs === undefined ? "–" : `${cell.serverCpuUs.toFixed(1)} µs`} | ` +
         `${cell.connections} / ${refused.join(", ")} | ${cell.failed} |`,
     );
   }
