@@ -34,13 +34,13 @@ const DELIMITER = "\f";
 const now = () => performance.timeOrigin + performance.now();
 const echo = (seq) => `{"type":"echo","data":{"seq":${seq},"payload":"${PAYLOAD}"}}${DELIMITER}`;
 
-/** Per connection: the socket, the bytes of a frame not yet complete, and the round trip in flight. */
+/** Per connection: the socket, the text of a frame not yet complete, and the round trip in flight. */
 const connections = [];
 const errors = {};
 let refused = 0;
 
-/** Opens one connection; resolves with whether it connected, counting a failure if `count`. */
-function open(count = true) {
+/** Opens one connection; resolves with whether it connected, counting a failure if `tally`. */
+function open(tally = true) {
   return new Promise((resolve) => {
     const [socket, ready] = connect();
     socket.once(ready, () => {
@@ -57,7 +57,7 @@ function open(count = true) {
       resolve(true);
     });
     socket.once("error", (error) => {
-      if (count) {
+      if (tally) {
         refused++;
         errors[error.code] = (errors[error.code] ?? 0) + 1;
       }
