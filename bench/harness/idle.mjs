@@ -17,9 +17,9 @@ const REPORT_MS = 250;
 /** GC'd reports to wait for before each reading (about a second). */
 const SETTLE_REPORTS = 4;
 /** Flags that expose a GC to the server (Bun's `Bun.gc` needs none). */
-const GC_FLAGS = { node: ["--expose-gc"], deno: ["--v8-flags=--expose-gc"], bun: [] };
+export const GC_FLAGS = { node: ["--expose-gc"], deno: ["--v8-flags=--expose-gc"], bun: [] };
 
-const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
+export const rssKiB = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 const openFilesLimit = (pid) => /Max open files\s+(\S+)/.exec(readFileSync(`/proc/${pid}/limits`, "utf8"))?.[1];
 
 /**
@@ -30,10 +30,10 @@ const openFilesLimit = (pid) => /Max open files\s+(\S+)/.exec(readFileSync(`/pro
 const FILES_NEEDED = CONNECTIONS + 100;
 const ownLimit = openFilesLimit("self");
 const raiseLimit = ownLimit !== "unlimited" && Number(ownLimit) < FILES_NEEDED;
-const withFileLimit = ({ file, args }) =>
+export const withFileLimit = ({ file, args }) =>
   raiseLimit ? { file: "bash", args: ["-c", 'ulimit -n 8192 && exec "$@"', "bash", file, ...args] } : { file, args };
 
-function checkFileLimit(proc, what) {
+export function checkFileLimit(proc, what) {
   const limit = openFilesLimit(proc.child.pid);
   if (limit !== "unlimited" && Number(limit) < FILES_NEEDED) {
     throw new Error(`the ${what}'s open-files limit is ${limit}, too low for ${CONNECTIONS} connections (ulimit -Hn)`);
@@ -41,16 +41,16 @@ function checkFileLimit(proc, what) {
   return limit;
 }
 
-const lastReport = (server) => server.lines.findLast((message) => message.connections !== undefined);
+export const lastReport = (server) => server.lines.findLast((message) => message.connections !== undefined);
 
 /** The server's next connection report (after the ones already seen) that passes `test`. */
-function nextReport(server, test = () => true, ms = 10_000) {
+export function nextReport(server, test = () => true, ms = 10_000) {
   const seen = server.lines.length;
   const fresh = (message) => message.connections !== undefined && server.lines.indexOf(message) >= seen;
   return waitFor(server, (message) => fresh(message) && test(message), ms, "the server's connection report");
 }
 
-async function settle(server) {
+export async function settle(server) {
   for (let i = 0; i < SETTLE_REPORTS; i++) await nextReport(server);
 }
 

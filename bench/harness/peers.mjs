@@ -112,7 +112,7 @@ export function describePeers(root, { build, oracle }) {
     ipcStreams("ips-node20", "node", `(Node ${versions.node20 ?? "20"})`, node20, versions.node20, []),
     ipcStreams("ips-node22", "node", `(Node ${versions.node22 ?? "22"})`, node22, versions.node22, []),
     // The same, with V8's young generation capped at 2 MiB per semi-space: the user-level knob for a
-    // server whose memory matters more than its peak rate (see BENCHMARKS.md on peak RSS).
+    // server whose memory matters more than its peak rate.
     ipcStreams(
       "ips-node22-semi2",
       "node",
@@ -197,14 +197,19 @@ export const LANES = [
   { client: "oracle", server: "oracle", note: "ceiling" },
 ].map((lane) => ({ ...lane, id: `${lane.client}>${lane.server}` }));
 
-/** The informational targets: same-runtime ipc-streams lanes against the baseline. */
+/**
+ * The targets of issue 17: same-runtime ipc-streams lanes against the baseline in the same run and
+ * over the same transport, as the median of per-round ratios. `ratios` per mode: the rate ratio at
+ * least this; CPU time per message (server + client) at most `CPU_TARGET` × node-ipc 14's.
+ */
 export const TARGETS = [
-  { lane: "ips-node20>ips-node20", ratio: 1.5 },
-  { lane: "ips-node22>ips-node22", ratio: 1.5 },
-  { lane: "ips-deno>ips-deno", ratio: 2 },
-  { lane: "ips-bun>ips-bun", ratio: 3 },
+  { lane: "ips-node20>ips-node20", ratios: { "round-trips": 1.5, "one-way": 2 } },
+  { lane: "ips-node22>ips-node22", ratios: { "round-trips": 1.5, "one-way": 2 } },
+  { lane: "ips-deno>ips-deno", ratios: { "round-trips": 2, "one-way": 3 } },
+  { lane: "ips-bun>ips-bun", ratios: { "round-trips": 3, "one-way": 5 } },
 ];
 export const TARGET_MODES = ["round-trips", "one-way"];
+export const CPU_TARGET = 0.6;
 
 export const MODES = ["round-trips", "one-way", "latency"];
 

@@ -72,6 +72,8 @@ export async function profile({ peers, work, options, log, root }) {
   const duration = options.duration ?? 3000;
   const warmup = options.warmup ?? 500;
   const lines = [];
+  /** The short form: per lane, mode and side, the CPU time per message and its biggest parts. */
+  const short = ["| peers | mode | side | CPU/msg | the biggest parts, µs per message |", "|---|---|---|---:|---|"];
   const lanes = [
     ["ips-node22", "ipc-streams on Node 22"],
     ["nipc14", "node-ipc 14 on Node 22"],
@@ -106,6 +108,16 @@ export async function profile({ peers, work, options, log, root }) {
         ["client", clientDir, result.clientCpuUs],
       ]) {
         const summary = summarizeProfile(newestProfile(dir));
+        const parts = summary.groups
+          .slice(0, 5)
+          .map(
+            (group) =>
+              `${group.name} ${cpuUs === undefined ? `${(group.share * 100).toFixed(0)} %` : (group.share * cpuUs).toFixed(2)}`,
+          )
+          .join(" · ");
+        short.push(
+          `| ${title} | ${mode} | ${side} | ${cpuUs?.toFixed(2) ?? "?"} µs | ${parts.replaceAll("|", "\\|")} |`,
+        );
         lines.push(
           `${side}: ${cpuUs?.toFixed(2) ?? "?"} µs CPU per message in the measured window; share of the profile's busy time (whole process life):`,
           "",
@@ -134,7 +146,7 @@ export async function profile({ peers, work, options, log, root }) {
   lines.push(...(await syscallTable({ peers, options, log, root, duration, warmup })));
   const markdown = lines.join("\n");
   console.log(markdown);
-  return markdown;
+  return { markdown, summary: short.join("\n") };
 }
 
 /**

@@ -40,16 +40,21 @@ export async function exit(code) {
 }
 
 /**
- * For the idle-connection benchmark (`--report-ms`): every `ms`, a full garbage collection where the
- * runtime exposes one (Bun always, Node and Deno with `--expose-gc`), then `{"connections":n}` on
- * stdout, so the harness reads RSS after the server has settled and knows how many it accepted.
+ * For the idle-connection and scale benchmarks (`--report-ms`): every `ms`, a full garbage collection
+ * where the runtime exposes one (Bun always, Node and Deno with `--expose-gc`), then
+ * `{"connections":n}` on stdout, so the harness reads RSS after the server has settled and knows how
+ * many it accepted. SIGUSR2 stops the reports, so that no forced collection runs while the scale
+ * benchmark measures round trips.
  */
 export function reportConnections(ms, count) {
   const gc = globalThis.Bun ? () => globalThis.Bun.gc(true) : globalThis.gc;
-  setInterval(() => {
+  const timer = setInterval(() => {
     gc?.();
     void writeLine({ connections: count(), gc: gc !== undefined });
   }, ms);
+  const stopReports = () => clearInterval(timer);
+  if (globalThis.Deno) globalThis.Deno.addSignalListener("SIGUSR2", stopReports);
+  else process.on("SIGUSR2", stopReports);
 }
 
 /** Parses `--name value` pairs after the script name. */
