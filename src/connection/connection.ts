@@ -675,6 +675,9 @@ export class Connection<In = unknown, Out = In> {
   }
 }
 
+/** What a `ReadableStream`'s `values()` returns, as each runtime's types name it. */
+type StreamIterator<T> = ReturnType<ReadableStream<T>["values"]>;
+
 /**
  * `Connection.readable`'s class: a standard `ReadableStream` whose async iterator (`for await`)
  * takes messages from the connection directly instead of through a reader's read requests, which
@@ -691,13 +694,13 @@ class MessageStream<T> extends ReadableStream<T> {
     this.#iterate = iterate;
   }
 
-  override values(options?: ReadableStreamIteratorOptions): ReadableStreamAsyncIterator<T> {
+  override values(options?: ReadableStreamIteratorOptions): StreamIterator<T> {
     // getReader() throws the standard TypeError when the stream is locked already.
     const iterator = this.#iterate(this.getReader(), options?.preventCancel === true);
-    return iterator as unknown as ReadableStreamAsyncIterator<T>;
+    return iterator as unknown as StreamIterator<T>;
   }
 
-  override [Symbol.asyncIterator](options?: ReadableStreamIteratorOptions): ReadableStreamAsyncIterator<T> {
+  override [Symbol.asyncIterator](options?: ReadableStreamIteratorOptions): StreamIterator<T> {
     return this.values(options);
   }
 }
