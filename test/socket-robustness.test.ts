@@ -308,6 +308,37 @@ describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: bad input from one
     });
     expect(printed).toBe(0);
   });
+
+  test("the messages that came before bad input are read first, then the error, by for await or a reader", async () => {
+    const server = await ipc.serve(at.listen("before-bad"));
+    const accepted = acceptor(server);
+    const before = [
+      { type: "a", data: 1 },
+      { type: "b", data: 2 },
+    ];
+    const input = text(`${before.map((message) => JSON.stringify(message)).join("\f")}\f{bad\f`);
+    for (const how of ["for await", "reader"]) {
+      const peer = await ipc.connect({ ...at.reach(server), raw: true });
+      const side = await accepted.next();
+      await writeRaw(peer, [input]);
+      await side.closed.catch(() => {});
+      let seen: { values: unknown[]; error?: unknown };
+      if (how === "for await") seen = await outcome(side.readable);
+      else {
+        const reader = side.readable.getReader();
+        seen = { values: [] };
+        try {
+          for (let next = await reader.read(); !next.done; next = await reader.read()) seen.values.push(next.value);
+        } catch (error) {
+          seen.error = error;
+        }
+      }
+      expect(seen.values, how).toEqual(before);
+      expect((seen.error as { code?: string } | undefined)?.code, how).toBe("ERR_IPC_INVALID_JSON");
+      await peer.close();
+    }
+    await server.close();
+  });
 });
 
 describe.each(TRANSPORTS)(`sockets on ${runtimeName} over %s: backpressure`, (transport) => {

@@ -104,7 +104,7 @@ export interface ConnectionPeer {
  * altogether is noticed. Close a connection once its readable has ended. When the peer sends bad
  * input (malformed JSON, invalid UTF-8, an oversized or unterminated frame, or an invalid event
  * with `validate`), the connection is torn down and `readable`, `writable` and `closed` fail with
- * the `IpcError`.
+ * the `IpcError`; `readable` first hands out the messages that arrived before the bad input.
  *
  * @typeParam In the messages received
  * @typeParam Out the messages sent

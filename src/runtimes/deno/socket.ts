@@ -4,7 +4,7 @@ import type { Address, SocketEvents, TransportSocket } from "../../transport/con
 
 /** Bytes asked of the OS per read while data keeps coming, and while the socket is quiet. */
 const LARGE_READ = 64 * 1024;
-const SMALL_READ = 4 * 1024;
+const SMALL_READ = 1024;
 /** Text up to this many UTF-16 units is encoded into a pooled buffer (3 bytes per unit at most). */
 const POOLED_TEXT = 16 * 1024;
 const POOLED_BYTES = POOLED_TEXT * 3;
@@ -16,7 +16,7 @@ const spareBuffers: Uint8Array[] = [];
 /**
  * A connected Deno socket as a {@link TransportSocket}, on `conn.read()`, `conn.write()` and
  * `conn.closeWrite()` (never `conn.readable`/`conn.writable`, which close the whole socket on
- * half-close). Reading is a loop that runs while the channel wants data; each read asks for 4 KiB
+ * half-close). Reading is a loop that runs while the channel wants data; each read asks for 1 KiB
  * while the socket is quiet, so an idle connection's pending read holds little, and for 64 KiB
  * once a read came back full. Every chunk handed out is fresh.
  */
