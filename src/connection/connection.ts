@@ -503,15 +503,24 @@ export class Connection<In = unknown, Out = In> {
     return message;
   }
 
-  /** The readable's pull: one message from the inbox, or the end. */
-  async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
+  /**
+   * Resolves `true` once the inbox has a message, or `false` once no more input comes (the
+   * readable is then ended).
+   */
+  async #awaitMessage(): Promise<boolean> {
     while (this.#inbox.length === 0) {
       if (!this.#reading) {
         this.#endReadable();
-        return;
+        return false;
       }
       await this.#input();
     }
+    return true;
+  }
+
+  /** The readable's pull: one message from the inbox, or the end. */
+  async #pull(controller: ReadableStreamDefaultController<In>): Promise<void> {
+    if (!(await this.#awaitMessage())) return;
     controller.enqueue(this.#take());
     if (this.#inbox.length === 0 && !this.#reading) this.#endReadable();
   }
@@ -543,16 +552,12 @@ export class Connection<In = unknown, Out = In> {
     let last: Promise<IteratorResult<In>> | undefined;
     const read = async (): Promise<IteratorResult<In>> => {
       try {
-        while (!finished && this.#inbox.length === 0) {
-          if (!this.#reading) {
-            this.#endReadable();
-            finish();
-            if (this.#readError !== undefined) throw this.#readError;
-            return { done: true, value: undefined };
-          }
-          await this.#input();
+        if (!finished && (await this.#awaitMessage()) && !finished) return { done: false, value: this.#take() };
+        if (!finished) {
+          finish();
+          if (this.#readError !== undefined) throw this.#readError;
         }
-        return finished ? { done: true, value: undefined } : { done: false, value: this.#take() };
+        return { done: true, value: undefined };
       } finally {
         pending--;
       }
