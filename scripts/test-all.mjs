@@ -296,7 +296,7 @@ mkdirSync(resultsDir, { recursive: true });
 if (!partial) {
   await check("tsc", join(bin, "tsc"), ["-p", "tsconfig.json"]);
   await check("tsc shared (no runtime types)", join(bin, "tsc"), ["-p", "tsconfig.shared.json"]);
-  await check("biome", join(bin, "biome"), ["check", "src", "test"]);
+  await check("biome", join(bin, "biome"), ["check", "src", "test", "scripts", "bench", "examples"]);
   await check("deno lint", join(bin, "deno"), ["lint"]);
   await check("deno check", join(bin, "deno"), ["check", "src/runtimes/deno/index.ts", "src/index.ts"]);
   // The ts and js code blocks of README.md and docs/ against the public API (deno.doc-check.json
