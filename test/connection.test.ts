@@ -79,6 +79,22 @@ function takingEverything(): { socket: TransportSocket; written: string[] } {
   return { socket, written };
 }
 
+/** A socket whose writes are all taken at once, and that `receive` hands text to as received bytes. */
+function receiving(): { socket: TransportSocket; receive: (text: string) => void } {
+  let events: SocketEvents | undefined;
+  const socket: TransportSocket = {
+    open: (reportTo) => {
+      events = reportTo;
+    },
+    pause: () => {},
+    resume: () => {},
+    write: () => undefined,
+    shutdown: () => Promise.resolve(),
+    close: () => events?.onClose(),
+  };
+  return { socket, receive: (text) => events?.onData(new TextEncoder().encode(text)) };
+}
+
 const frameOf = (type: string) => `{"type":"${type}","data":{}}\f`;
 
 async function codeOf(promise: Promise<unknown>): Promise<unknown> {
@@ -91,6 +107,21 @@ async function codeOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe(`Connection on ${runtimeName}`, () => {
+  test("a next() still waiting when its iterator returns settles done; the next iterator gets the message", async () => {
+    const { socket, receive } = receiving();
+    const connection = connectionOver(socket);
+    const first = connection.readable.values({ preventCancel: true });
+    const left = first.next();
+    await first.return?.();
+    const second = connection.readable.values();
+    const next = second.next();
+    receive(frameOf("m"));
+    expect(await next).toEqual({ done: false, value: { type: "m", data: {} } });
+    expect(await left).toEqual({ done: true, value: undefined });
+    connection.destroy();
+    await connection.closed;
+  });
+
   test("a write refused because the socket closed ends writing, not the connection: closed fulfils", async () => {
     const { socket, close } = closedForWriting();
     const connection = connectionOver(socket);

@@ -162,8 +162,12 @@ export class Connection<In = unknown, Out = In> {
   #filling = false;
   /** What `readable` errored with (a failure, or `destroy()`): its iterator throws it too. */
   #readError: IpcError | undefined;
-  /** Wakes the reader waiting for `#inbox`: a message, the end, or a failure came. */
-  #wakeReader: (() => void) | undefined;
+  /**
+   * What readers waiting for `#inbox` wait on, one for all of them (a `next()` left waiting by its
+   * iterator's `return()` is woken too), and what settles it: a message, the end, or a failure came.
+   */
+  #inputCame: Promise<void> | undefined;
+  #wakeReaders: (() => void) | undefined;
   #sinkWrites = 0;
   /** Wakes a `close()` waiting for the writable's queue to reach the socket. */
   #onSinkProgress: (() => void) | undefined;
@@ -482,17 +486,18 @@ export class Connection<In = unknown, Out = In> {
 
   /** Resolves once the inbox has a message, or reading is over (ended, stopped or failed). */
   #input(): Promise<void> {
-    const input = new Promise<void>((resolve) => {
-      this.#wakeReader = resolve;
+    this.#inputCame ??= new Promise<void>((resolve) => {
+      this.#wakeReaders = resolve;
     });
+    const input = this.#inputCame;
     // Set up first: a step over bytes already received ends (and wakes) before `#fill` returns.
     this.#fill();
     return input;
   }
 
   #wake(): void {
-    const wake = this.#wakeReader;
-    this.#wakeReader = undefined;
+    const wake = this.#wakeReaders;
+    this.#inputCame = this.#wakeReaders = undefined;
     wake?.();
   }
 
